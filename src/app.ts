@@ -1,0 +1,189 @@
+import { randomBytes } from "node:crypto";
+import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { AuthService as AuthServiceDesc } from "../gen/auth/v1/auth_pb.js";
+import type { Config } from "./config.js";
+import { createOrm, migrate, type Orm } from "./db/orm.js";
+import { createSessionRepository, createUserRepository } from "./db/repositories.js";
+import { type AuthService, createAuthService } from "./domain/auth-service.js";
+import { type AuthEvents, combineEvents } from "./domain/events.js";
+import { type Clock, systemClock } from "./domain/ports.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createBcryptHasher } from "./passwords/bcrypt-hasher.js";
+import { createHashLimiter, type HashLimiter } from "./passwords/hash-limiter.js";
+import { createAccessTokens } from "./tokens/access-tokens.js";
+import { type KeyRing, loadKeyRing } from "./tokens/keys.js";
+import { createAuthHandlers } from "./transport/auth-handlers.js";
+import { acceptRequestId, CALL_CONTEXT, type CallContext, callStorage } from "./transport/call-context.js";
+import { createClientAddressResolver } from "./transport/client-address.js";
+import { createCors } from "./transport/cors.js";
+import { toWireError, wireError } from "./transport/errors.js";
+import { type HttpRoute, pathOf, sendError, sendJson, sendNotFound } from "./transport/http-util.js";
+import { createCallContextInterceptor } from "./transport/interceptors/call-context.js";
+import { createErrorInterceptor } from "./transport/interceptors/errors.js";
+import { createLoggingInterceptor } from "./transport/interceptors/logging.js";
+import { createServer, type NodeRequest, type NodeResponse, type ServerHandle } from "./transport/server.js";
+
+export interface AppOptions {
+  /** Where log lines go; stdout by default. Tests capture them here. */
+  readonly logStream?: NodeJS.WritableStream;
+  readonly clock?: Clock;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly orm: Orm;
+  readonly keys: KeyRing;
+  readonly auth: AuthService;
+  readonly hashLimiter: HashLimiter;
+  readonly server: ServerHandle;
+  /** Starts serving; resolves with the bound port. */
+  listen(): Promise<number>;
+  /** Graceful stop: refuse new calls, finish those in flight, close the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: builds every part from the config and wires them
+ * together. Nothing else constructs services; nothing here is global.
+ */
+export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const logger = createLogger(config.logLevel, opts.logStream);
+  const clock = opts.clock ?? systemClock;
+
+  const orm = await createOrm(config.database, {
+    poolSize: config.resilience.dbPoolSize,
+    statementTimeoutMs: config.resilience.dbTimeoutMs,
+  });
+  const hashLimiter = createHashLimiter(config.password.hashConcurrency, config.password.hashQueueTimeoutMs);
+  const passwords = createBcryptHasher(config.password.bcryptRounds, hashLimiter);
+  let keys: KeyRing;
+  let dummyHash: string;
+  try {
+    // Independent start-up work runs side by side: schema, keys, the dummy hash.
+    [, keys, dummyHash] = await Promise.all([
+      migrate(orm),
+      loadKeyRing({
+        privateKey: config.jwt.privateKey,
+        privateKeyFile: config.jwt.privateKeyFile,
+        keysDir: config.jwt.keysDir,
+        dataDir: config.dataDir,
+        allowGenerate: config.env !== "production",
+      }),
+      passwords.hash(randomBytes(32).toString("base64url")),
+    ]);
+  } catch (e) {
+    await orm.close(true);
+    throw e;
+  }
+
+  const auditLog: AuthEvents = {
+    emit: (event) => logger.info("audit", { ...event, client_address: callStorage.getStore()?.clientAddress }),
+  };
+  const auth = createAuthService({
+    users: createUserRepository(orm),
+    sessions: createSessionRepository(orm),
+    passwords,
+    accessTokens: createAccessTokens(
+      keys,
+      { issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTtlSeconds },
+      clock,
+    ),
+    clock,
+    events: combineEvents(auditLog),
+    dummyHash,
+    policy: {
+      passwordMinLength: config.password.minLength,
+      refreshTtlSeconds: config.jwt.refreshTtlSeconds,
+      sessionMaxLifetimeSeconds: config.jwt.sessionMaxLifetimeSeconds,
+      refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
+    },
+  });
+
+  const routes = (router: ConnectRouter) => {
+    router.service(AuthServiceDesc, createAuthHandlers(auth));
+  };
+
+  const httpRoutes: HttpRoute[] = [
+    (req, res) => {
+      if (req.method !== "GET" || pathOf(req) !== "/.well-known/jwks.json") return false;
+      sendJson(res, 200, keys.jwks, { "Cache-Control": "public, max-age=300" });
+      return true;
+    },
+    async (req, res) => {
+      if (req.method !== "GET" || pathOf(req) !== "/health") return false;
+      const healthy = !closing && (await orm.isConnected().catch(() => false));
+      sendJson(res, healthy ? 200 : 503, { status: healthy ? "healthy" : "unhealthy" });
+      return true;
+    },
+  ];
+
+  const calls = new WeakMap<NodeRequest, CallContext>();
+  const adapter = connectNodeAdapter({
+    routes,
+    // Order matters: the first is the outermost. Logging sees the final,
+    // mapped status code; the call context is in place for all of them.
+    interceptors: [createCallContextInterceptor(), createLoggingInterceptor(logger), createErrorInterceptor(logger)],
+    contextValues: (req) => createContextValues().set(CALL_CONTEXT, calls.get(req)),
+    readMaxBytes: config.http.maxBodyBytes,
+    fallback: (req, res) => {
+      const call = calls.get(req);
+      void serveHttpRoute(req, res, call?.requestId ?? "");
+    },
+  });
+
+  async function serveHttpRoute(req: NodeRequest, res: NodeResponse, requestId: string) {
+    try {
+      for (const route of httpRoutes) if (await route(req, res, requestId)) return;
+      sendNotFound(req, res, requestId);
+    } catch (e) {
+      logger.error("http route failed", { error_name: e instanceof Error ? e.name : typeof e });
+      if (!res.headersSent) sendError(res, toWireError(e), requestId);
+    }
+  }
+
+  const cors = createCors(config.http.corsOrigins);
+  const clientAddress = createClientAddressResolver(config.http.trustedProxies);
+  let closing = false;
+
+  const server = createServer((req, res) => {
+    const requestId = acceptRequestId(req.headers["x-request-id"]);
+    res.setHeader("x-request-id", requestId);
+    const call: CallContext = {
+      requestId,
+      clientAddress: clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"]),
+      startedAt: performance.now(),
+    };
+    calls.set(req, call);
+    if (cors(req, res)) return;
+    if (closing) {
+      res.setHeader("Connection", "close");
+      sendError(res, wireError("SERVICE_UNAVAILABLE", "server is shutting down"), requestId);
+      return;
+    }
+    callStorage.run(call, () => adapter(req, res));
+  });
+
+  return {
+    config,
+    logger,
+    orm,
+    keys,
+    auth,
+    hashLimiter,
+    server,
+    async listen() {
+      const port = await server.listen(config.port, config.host);
+      logger.info("listening", { port, host: config.host, database: config.database.kind });
+      return port;
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      await server.close(config.resilience.shutdownTimeoutMs);
+      await orm.close(true);
+      logger.info("stopped");
+    },
+  };
+}

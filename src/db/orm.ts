@@ -1,0 +1,70 @@
+import { MikroORM as PostgresORM } from "@mikro-orm/postgresql";
+import { MikroORM as SqliteORM } from "@mikro-orm/sqlite";
+import type { MikroORM } from "@mikro-orm/core";
+import { Migrator } from "@mikro-orm/migrations";
+import type { AbstractSqlDriver, SqlEntityManager } from "@mikro-orm/sqlite";
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { DatabaseConfig } from "../config.js";
+import { entities } from "./entities.js";
+import { postgresqlMigrations, sqliteMigrations } from "./migrations/index.js";
+
+/** Either dialect, seen through the SQL driver interface both share. */
+export type Orm = MikroORM<AbstractSqlDriver, SqlEntityManager<AbstractSqlDriver>>;
+
+export interface OrmOptions {
+  readonly poolSize?: number;
+  /** Per-query timeout enforced by the driver where it has one (PostgreSQL). */
+  readonly statementTimeoutMs?: number;
+}
+
+/**
+ * Opens the database. SQLite is the embedded default (a file in the data
+ * folder, created on first start); a postgresql:// URL selects PostgreSQL.
+ * The schema comes only from the checked-in migrations (see migrate()).
+ */
+export async function createOrm(db: DatabaseConfig, opts: OrmOptions = {}): Promise<Orm> {
+  const common = {
+    entities,
+    extensions: [Migrator],
+    // Queries are not logged: parameters may hold hashes or token digests.
+    debug: false,
+    allowGlobalContext: false,
+    ensureDatabase: false,
+    discovery: { warnWhenNoEntities: false },
+  };
+  if (db.kind === "sqlite") {
+    if (db.path !== ":memory:") await mkdir(dirname(db.path), { recursive: true });
+    const orm = await SqliteORM.init({
+      ...common,
+      dbName: db.path,
+      migrations: { migrationsList: sqliteMigrations, snapshot: false, silent: true },
+    });
+    const conn = orm.em.getConnection();
+    // WAL lets readers run beside the writer; busy_timeout waits out a locked file instead of failing.
+    if (db.path !== ":memory:") await conn.execute("pragma journal_mode = wal");
+    await conn.execute("pragma busy_timeout = 5000");
+    await conn.execute("pragma synchronous = normal");
+    return orm as unknown as Orm;
+  }
+  const orm = await PostgresORM.init({
+    ...common,
+    clientUrl: db.url,
+    pool: { min: 0, max: opts.poolSize ?? 10 },
+    ...(opts.statementTimeoutMs
+      ? {
+          driverOptions: {
+            statement_timeout: opts.statementTimeoutMs,
+            connectionTimeoutMillis: opts.statementTimeoutMs,
+          },
+        }
+      : {}),
+    migrations: { migrationsList: postgresqlMigrations, snapshot: false, silent: true },
+  });
+  return orm as unknown as Orm;
+}
+
+/** Applies pending migrations; the only way the schema changes. */
+export async function migrate(orm: Orm): Promise<void> {
+  await orm.migrator.up();
+}

@@ -1,0 +1,153 @@
+import { UniqueConstraintViolationException } from "@mikro-orm/core";
+import { userAlreadyExists } from "../domain/errors.js";
+import type { NewSession, NewUser, Rotation, SessionRepository, UserRepository } from "../domain/ports.js";
+import type { RefreshTokenRecord, Session, User } from "../domain/types.js";
+import { RefreshTokenEntity, SessionEntity, UserEntity } from "./entities.js";
+import type { Orm } from "./orm.js";
+
+/**
+ * Repositories over MikroORM. Each call works in its own forked
+ * EntityManager, so no identity map outlives a call and concurrent calls
+ * never share state.
+ */
+
+const toUser = (u: UserEntity): User => ({
+  id: u.id,
+  email: u.email,
+  username: u.username,
+  isActive: u.isActive,
+  createdAt: u.createdAt,
+  updatedAt: u.updatedAt,
+  lastLoginAt: u.lastLoginAt ?? null,
+});
+
+const toSession = (s: SessionEntity): Session => ({
+  id: s.id,
+  userId: s.user.id,
+  createdAt: s.createdAt,
+  expiresAt: s.expiresAt,
+  revokedAt: s.revokedAt ?? null,
+});
+
+export function createUserRepository(orm: Orm): UserRepository {
+  const em = () => orm.em.fork();
+  return {
+    async create(user: NewUser) {
+      const fork = em();
+      const entity = fork.create(UserEntity, {
+        email: user.email,
+        username: user.username,
+        usernameKey: user.username.toLowerCase(),
+        passwordHash: user.passwordHash,
+      });
+      try {
+        await fork.flush();
+      } catch (e) {
+        // The unique indexes decide races between concurrent registrations.
+        if (e instanceof UniqueConstraintViolationException) throw userAlreadyExists();
+        throw e;
+      }
+      return toUser(entity);
+    },
+
+    async findByLogin(login: string) {
+      const key = login.toLowerCase();
+      const found = await em().findOne(
+        UserEntity,
+        key.includes("@") ? { email: key } : { usernameKey: key },
+        { populate: ["passwordHash"] },
+      );
+      return found ? { user: toUser(found), passwordHash: found.passwordHash } : null;
+    },
+
+    async findById(id: string) {
+      const found = await em().findOne(UserEntity, { id });
+      return found ? toUser(found) : null;
+    },
+
+    async recordLogin(id: string, at: Date) {
+      const fork = em();
+      const user = await fork.findOneOrFail(UserEntity, { id });
+      user.lastLoginAt = at;
+      await fork.flush();
+      return toUser(user);
+    },
+
+    async updatePasswordHash(id: string, passwordHash: string) {
+      await em().nativeUpdate(UserEntity, { id }, { passwordHash, updatedAt: new Date() });
+    },
+
+    async setActive(id: string, active: boolean) {
+      await em().nativeUpdate(UserEntity, { id }, { isActive: active, updatedAt: new Date() });
+    },
+  };
+}
+
+export function createSessionRepository(orm: Orm): SessionRepository {
+  const em = () => orm.em.fork();
+  return {
+    async create(s: NewSession) {
+      const fork = em();
+      const session = fork.create(SessionEntity, {
+        user: fork.getReference(UserEntity, s.userId),
+        expiresAt: s.expiresAt,
+      });
+      fork.create(RefreshTokenEntity, {
+        tokenHash: s.refreshTokenHash,
+        session,
+        expiresAt: s.refreshExpiresAt,
+      });
+      await fork.flush(); // one transaction for both rows
+      return toSession(session);
+    },
+
+    async findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null> {
+      const t = await em().findOne(RefreshTokenEntity, { tokenHash }, { populate: ["session"] });
+      if (!t) return null;
+      return {
+        tokenHash: t.tokenHash,
+        sessionId: t.session.id,
+        userId: t.session.user.id,
+        expiresAt: t.expiresAt,
+        rotatedAt: t.rotatedAt ?? null,
+        successor: t.successor ?? null,
+        sessionExpiresAt: t.session.expiresAt,
+        sessionRevokedAt: t.session.revokedAt ?? null,
+      };
+    },
+
+    async rotate(r: Rotation) {
+      return em().transactional(async (tx) => {
+        // The conditional update is the gate: of concurrent rotations of one
+        // token, exactly one sees a row to change.
+        const changed = await tx.nativeUpdate(
+          RefreshTokenEntity,
+          { tokenHash: r.oldTokenHash, rotatedAt: null },
+          { rotatedAt: r.at, successor: r.successor },
+        );
+        if (changed !== 1) return false;
+        const old = await tx.findOneOrFail(RefreshTokenEntity, { tokenHash: r.oldTokenHash });
+        await tx.insert(RefreshTokenEntity, {
+          tokenHash: r.newTokenHash,
+          session: old.session,
+          createdAt: r.at,
+          expiresAt: r.newExpiresAt,
+        });
+        return true;
+      });
+    },
+
+    async findSession(id: string) {
+      const s = await em().findOne(SessionEntity, { id });
+      return s ? toSession(s) : null;
+    },
+
+    async revoke(sessionId: string, at: Date) {
+      await em().nativeUpdate(SessionEntity, { id: sessionId, revokedAt: null }, { revokedAt: at });
+    },
+
+    async revokeAllForUser(userId: string, at: Date) {
+      await em().nativeUpdate(SessionEntity, { user: userId, revokedAt: null }, { revokedAt: at });
+    },
+  };
+}

@@ -1,0 +1,288 @@
+import {
+  invalidCredentials,
+  invalidToken,
+  tokenExpired,
+  tokenRevoked,
+  userInactive,
+  validationError,
+} from "./errors.js";
+import type { FieldViolation } from "./errors.js";
+import type { AuthEvents } from "./events.js";
+import type {
+  AccessTokens,
+  Clock,
+  PasswordHasher,
+  SessionRepository,
+  UserRepository,
+} from "./ports.js";
+import {
+  hashRefreshToken,
+  isRefreshTokenShaped,
+  newRefreshToken,
+  openSuccessor,
+  sealSuccessor,
+} from "./refresh-tokens.js";
+import type { AuthResult, RefreshTokenRecord, TokenPair, User } from "./types.js";
+import {
+  checkUsername,
+  normalizeEmail,
+  normalizePassword,
+  PASSWORD_MAX_LENGTH,
+  required,
+  throwIfAny,
+} from "./validation.js";
+
+export interface AuthPolicy {
+  readonly passwordMinLength: number;
+  readonly refreshTtlSeconds: number;
+  readonly sessionMaxLifetimeSeconds: number;
+  /** Seconds after a rotation during which the old token returns the same new pair. */
+  readonly refreshReuseIntervalSeconds: number;
+}
+
+/**
+ * Guards Login against brute force. `check` throws RATE_LIMITED while the
+ * account or address is blocked; the service reports each outcome.
+ */
+export interface LoginGuard {
+  check(account: string): Promise<void>;
+  failed(account: string): Promise<void>;
+  succeeded(account: string): Promise<void>;
+}
+
+export interface AuthServiceDeps {
+  readonly users: UserRepository;
+  readonly sessions: SessionRepository;
+  readonly passwords: PasswordHasher;
+  readonly accessTokens: AccessTokens;
+  readonly clock: Clock;
+  readonly policy: AuthPolicy;
+  readonly events: AuthEvents;
+  readonly loginGuard?: LoginGuard;
+  /** A hash of a random password, verified when the user is unknown so timing is uniform. */
+  readonly dummyHash: string;
+}
+
+export interface RegisterInput {
+  readonly email: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface LoginInput {
+  readonly emailOrUsername: string;
+  readonly password: string;
+}
+
+/** What a successor seal holds: enough to hand the same pair out again. */
+interface SealedPair {
+  readonly accessToken: string;
+  readonly accessExpiresAt: number;
+  readonly refreshToken: string;
+  readonly refreshExpiresAt: number;
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;
+
+/**
+ * Registration, login and the session lifecycle (RFC 9700 refresh-token
+ * rotation with reuse detection). Knows nothing of protobuf, HTTP or SQL.
+ */
+export function createAuthService(deps: AuthServiceDeps) {
+  const { users, sessions, passwords, accessTokens, clock, policy, events } = deps;
+
+  const secondsUntil = (at: Date | number, now: Date) =>
+    Math.max(0, Math.floor((+at - +now) / 1000));
+
+  async function openSession(user: User): Promise<TokenPair> {
+    const now = clock.now();
+    const refreshToken = newRefreshToken();
+    const sessionEnd = new Date(+now + policy.sessionMaxLifetimeSeconds * 1000);
+    const refreshExpiresAt = minDate(new Date(+now + policy.refreshTtlSeconds * 1000), sessionEnd);
+    const session = await sessions.create({
+      userId: user.id,
+      expiresAt: sessionEnd,
+      refreshTokenHash: hashRefreshToken(refreshToken),
+      refreshExpiresAt,
+    });
+    const access = await accessTokens.issue({ userId: user.id, sessionId: session.id });
+    return pair(access.token, access.expiresAt, refreshToken, refreshExpiresAt, now);
+  }
+
+  function pair(
+    accessToken: string,
+    accessExpiresAt: Date | number,
+    refreshToken: string,
+    refreshExpiresAt: Date | number,
+    now: Date,
+  ): TokenPair {
+    return {
+      accessToken,
+      refreshToken,
+      tokenType: "Bearer",
+      expiresIn: secondsUntil(accessExpiresAt, now),
+      refreshExpiresIn: secondsUntil(refreshExpiresAt, now),
+    };
+  }
+
+  function parseRefreshToken(raw: string): string {
+    const token = raw.trim();
+    if (token.length === 0) throw validationError([{ field: "refresh_token", description: "is required" }]);
+    if (!isRefreshTokenShaped(token)) throw invalidToken("refresh token");
+    return token;
+  }
+
+  async function activeUser(userId: string): Promise<User> {
+    const user = await users.findById(userId);
+    if (!user) throw invalidToken();
+    if (!user.isActive) throw userInactive();
+    return user;
+  }
+
+  /** The grace window: the token was just rotated, so hand out its successor again. */
+  function graceReplay(token: string, record: RefreshTokenRecord, now: Date): TokenPair | null {
+    if (policy.refreshReuseIntervalSeconds <= 0 || !record.rotatedAt || !record.successor) return null;
+    if (+now - +record.rotatedAt > policy.refreshReuseIntervalSeconds * 1000) return null;
+    const sealed = openSuccessor(token, record.successor) as SealedPair | null;
+    if (!sealed) return null;
+    return pair(sealed.accessToken, sealed.accessExpiresAt, sealed.refreshToken, sealed.refreshExpiresAt, now);
+  }
+
+  async function revokeForReuse(record: RefreshTokenRecord, now: Date): Promise<never> {
+    await sessions.revoke(record.sessionId, now);
+    events.emit({ event: "refresh_reuse_detected", outcome: "revoked", userId: record.userId, sessionId: record.sessionId });
+    throw tokenRevoked();
+  }
+
+  return {
+    async register(input: RegisterInput): Promise<AuthResult> {
+      const violations: FieldViolation[] = [];
+      const email = normalizeEmail(input.email, violations);
+      const username = checkUsername(input.username, violations);
+      const password = normalizePassword(input.password, policy.passwordMinLength, violations);
+      throwIfAny(violations);
+      // Hashing happens before, and outside, any database work so that
+      // registrations hash in parallel instead of holding a connection.
+      const passwordHash = await passwords.hash(password);
+      let user: User;
+      try {
+        user = await users.create({ email, username, passwordHash });
+      } catch (e) {
+        events.emit({ event: "register", outcome: "failure", reason: reasonOf(e) });
+        throw e;
+      }
+      const tokens = await openSession(user);
+      events.emit({ event: "register", outcome: "success", userId: user.id });
+      return { user, tokens };
+    },
+
+    async login(input: LoginInput): Promise<AuthResult> {
+      const violations: FieldViolation[] = [];
+      const login = required(input.emailOrUsername, "email_or_username", violations).trim().toLowerCase();
+      const password = input.password.normalize("NFKC");
+      if (password.length === 0) violations.push({ field: "password", description: "is required" });
+      else if ([...password].length > PASSWORD_MAX_LENGTH)
+        violations.push({ field: "password", description: `must be at most ${PASSWORD_MAX_LENGTH} characters` });
+      throwIfAny(violations);
+
+      await deps.loginGuard?.check(login);
+      const found = await users.findByLogin(login);
+      // Unknown users cost one verification too, so timing does not tell them apart.
+      const ok = await passwords.verify(password, found?.passwordHash ?? deps.dummyHash);
+      if (!found || !ok) {
+        await deps.loginGuard?.failed(login);
+        events.emit({ event: "login", outcome: "failure", userId: found?.user.id, reason: "INVALID_CREDENTIALS" });
+        throw invalidCredentials();
+      }
+      await deps.loginGuard?.succeeded(login);
+      if (!found.user.isActive) {
+        events.emit({ event: "login", outcome: "failure", userId: found.user.id, reason: "USER_INACTIVE" });
+        throw userInactive();
+      }
+      if (passwords.needsRehash(found.passwordHash)) {
+        await users.updatePasswordHash(found.user.id, await passwords.hash(password));
+      }
+      const user = await users.recordLogin(found.user.id, clock.now());
+      const tokens = await openSession(user);
+      events.emit({ event: "login", outcome: "success", userId: user.id });
+      return { user, tokens };
+    },
+
+    async refresh(rawToken: string): Promise<AuthResult> {
+      const token = parseRefreshToken(rawToken);
+      const tokenHash = hashRefreshToken(token);
+      const now = clock.now();
+      let record = await sessions.findRefreshToken(tokenHash);
+      if (!record) throw invalidToken("refresh token");
+      if (record.sessionRevokedAt) throw tokenRevoked();
+      if (record.rotatedAt) {
+        const replay = graceReplay(token, record, now);
+        if (!replay) return revokeForReuse(record, now);
+        const user = await activeUser(record.userId);
+        events.emit({ event: "refresh", outcome: "replayed", userId: user.id, sessionId: record.sessionId });
+        return { user, tokens: replay };
+      }
+      if (+record.expiresAt <= +now || +record.sessionExpiresAt <= +now) throw tokenExpired();
+      const user = await activeUser(record.userId);
+
+      const next = newRefreshToken();
+      const nextExpiresAt = minDate(new Date(+now + policy.refreshTtlSeconds * 1000), record.sessionExpiresAt);
+      const access = await accessTokens.issue({ userId: user.id, sessionId: record.sessionId });
+      const sealed: SealedPair = {
+        accessToken: access.token,
+        accessExpiresAt: +access.expiresAt,
+        refreshToken: next,
+        refreshExpiresAt: +nextExpiresAt,
+      };
+      const won = await sessions.rotate({
+        oldTokenHash: tokenHash,
+        newTokenHash: hashRefreshToken(next),
+        newExpiresAt: nextExpiresAt,
+        successor: sealSuccessor(token, sealed),
+        at: now,
+      });
+      if (!won) {
+        // A concurrent call rotated the token first: same rules as a replay.
+        record = await sessions.findRefreshToken(tokenHash);
+        if (!record || record.sessionRevokedAt) throw tokenRevoked();
+        const replay = graceReplay(token, record, clock.now());
+        if (!replay) return revokeForReuse(record, now);
+        events.emit({ event: "refresh", outcome: "replayed", userId: user.id, sessionId: record.sessionId });
+        return { user, tokens: replay };
+      }
+      events.emit({ event: "refresh", outcome: "success", userId: user.id, sessionId: record.sessionId });
+      return { user, tokens: pair(access.token, access.expiresAt, next, nextExpiresAt, now) };
+    },
+
+    async logout(rawToken: string): Promise<void> {
+      const token = parseRefreshToken(rawToken);
+      const record = await sessions.findRefreshToken(hashRefreshToken(token));
+      if (!record) throw invalidToken("refresh token");
+      // Idempotent: logging out of an ended session succeeds quietly.
+      if (!record.sessionRevokedAt) await sessions.revoke(record.sessionId, clock.now());
+      events.emit({ event: "logout", outcome: "success", userId: record.userId, sessionId: record.sessionId });
+    },
+
+    /** Resolves the user of an access token, rejecting tokens of ended sessions. */
+    async currentUser(accessToken: string | null): Promise<User> {
+      if (!accessToken) throw invalidToken("access token");
+      const claims = await accessTokens.verify(accessToken);
+      const session = await sessions.findSession(claims.sessionId);
+      if (!session || session.userId !== claims.userId) throw invalidToken("access token");
+      if (session.revokedAt) throw tokenRevoked();
+      if (+session.expiresAt <= +clock.now()) throw tokenExpired();
+      return activeUser(claims.userId);
+    },
+
+    /** Deactivates or reactivates an account; deactivation ends all its sessions. */
+    async setActive(userId: string, active: boolean): Promise<void> {
+      await users.setActive(userId, active);
+      if (!active) await sessions.revokeAllForUser(userId, clock.now());
+    },
+  };
+}
+
+const minDate = (a: Date, b: Date) => (+a <= +b ? a : b);
+
+const reasonOf = (e: unknown) =>
+  typeof e === "object" && e !== null && "reason" in e && typeof e.reason === "string" ? e.reason : "INTERNAL_ERROR";

@@ -1,0 +1,77 @@
+import type { AccessClaims, RefreshTokenRecord, Session, User, UserCredentials } from "./types.js";
+
+/** Interfaces the domain needs; src/db, src/tokens and src/passwords implement them. */
+
+export interface NewUser {
+  readonly email: string;
+  readonly username: string;
+  readonly passwordHash: string;
+}
+
+export interface UserRepository {
+  /** Inserts a user; throws USER_ALREADY_EXISTS when the e-mail or username is taken. */
+  create(user: NewUser): Promise<User>;
+  /** Looks a user up by lower-cased e-mail or username. */
+  findByLogin(emailOrUsername: string): Promise<UserCredentials | null>;
+  findById(id: string): Promise<User | null>;
+  /** Stamps `last_login_at` and returns the updated user. */
+  recordLogin(id: string, at: Date): Promise<User>;
+  updatePasswordHash(id: string, passwordHash: string): Promise<void>;
+  setActive(id: string, active: boolean): Promise<void>;
+}
+
+export interface NewSession {
+  readonly userId: string;
+  readonly expiresAt: Date;
+  readonly refreshTokenHash: string;
+  readonly refreshExpiresAt: Date;
+}
+
+export interface Rotation {
+  readonly oldTokenHash: string;
+  readonly newTokenHash: string;
+  readonly newExpiresAt: Date;
+  /** The new pair sealed for the grace window (see session-service). */
+  readonly successor: string;
+  readonly at: Date;
+}
+
+export interface SessionRepository {
+  /** Creates a session with its first refresh token, atomically. */
+  create(session: NewSession): Promise<Session>;
+  findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
+  /**
+   * Marks the old token rotated and stores the new one, atomically and only if
+   * the old token was still current. Returns false when another call won.
+   */
+  rotate(rotation: Rotation): Promise<boolean>;
+  findSession(id: string): Promise<Session | null>;
+  /** Revokes a session and with it every refresh token of the family. Idempotent. */
+  revoke(sessionId: string, at: Date): Promise<void>;
+  /** Revokes every session of a user (deactivation). */
+  revokeAllForUser(userId: string, at: Date): Promise<void>;
+}
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(password: string, hash: string): Promise<boolean>;
+  /** True when the hash was made with other parameters than the current ones. */
+  needsRehash(hash: string): boolean;
+}
+
+export interface IssuedAccessToken {
+  readonly token: string;
+  readonly expiresAt: Date;
+}
+
+export interface AccessTokens {
+  issue(claims: { userId: string; sessionId: string }): Promise<IssuedAccessToken>;
+  /** Verifies signature, type, issuer, audience and expiry; throws INVALID_TOKEN or TOKEN_EXPIRED. */
+  verify(token: string): Promise<AccessClaims>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

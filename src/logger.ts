@@ -1,0 +1,41 @@
+import winston from "winston";
+import { currentCall } from "./transport/call-context.js";
+
+export type Logger = winston.Logger;
+
+/** Keys whose values must never be written, whatever a caller passes in. */
+const SECRET_KEY = /pass(word)?|token|secret|authorization|cookie|hash|private|jwk|^d$|seal|successor/i;
+
+const redact = (value: unknown, depth = 0): unknown => {
+  if (depth > 4 || value === null || typeof value !== "object") return value;
+  if (value instanceof Error) return { name: value.name };
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = SECRET_KEY.test(k) ? "[redacted]" : redact(v, depth + 1);
+  }
+  return out;
+};
+
+/** Adds the request id of the call being served, and scrubs secret-looking fields. */
+const contextFormat = winston.format((info) => {
+  const call = currentCall();
+  if (call && info.request_id === undefined) info.request_id = call.requestId;
+  for (const key of Object.keys(info)) {
+    if (key === "level" || key === "message") continue;
+    info[key] = SECRET_KEY.test(key) ? "[redacted]" : redact(info[key]);
+  }
+  return info;
+});
+
+/**
+ * One JSON object per line on stdout: timestamp, level, message, request_id
+ * and the fields the caller adds. `stream` lets tests capture the output.
+ */
+export function createLogger(level: string, stream?: NodeJS.WritableStream): Logger {
+  return winston.createLogger({
+    level,
+    format: winston.format.combine(contextFormat(), winston.format.timestamp(), winston.format.json()),
+    transports: [stream ? new winston.transports.Stream({ stream }) : new winston.transports.Console()],
+  });
+}

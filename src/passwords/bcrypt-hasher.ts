@@ -1,0 +1,30 @@
+import { createHmac } from "node:crypto";
+import bcrypt from "bcrypt";
+import type { PasswordHasher } from "../domain/ports.js";
+import type { HashLimiter } from "./hash-limiter.js";
+
+/**
+ * bcrypt reads at most 72 bytes, so two long passwords sharing a prefix would
+ * verify against each other. Every password is first reduced to
+ * base64(HMAC-SHA-256) — 44 ASCII bytes, no NUL — so every byte counts. The
+ * HMAC key only separates this use from any other SHA-256 of the password
+ * (hash shucking); it is not a secret pepper, so losing it loses nothing.
+ */
+const PREHASH_KEY = "warden/password/v1";
+
+const prehash = (password: string) =>
+  createHmac("sha256", PREHASH_KEY).update(password, "utf8").digest("base64");
+
+const costOf = (hash: string): number | null => {
+  const m = /^\$2[abxy]\$(\d{2})\$/.exec(hash);
+  return m?.[1] ? Number(m[1]) : null;
+};
+
+/** bcrypt through its async API only: hashing runs on libuv's pool, never on the event loop. */
+export function createBcryptHasher(rounds: number, limiter: HashLimiter): PasswordHasher {
+  return {
+    hash: (password) => limiter.run(() => bcrypt.hash(prehash(password), rounds)),
+    verify: (password, hash) => limiter.run(() => bcrypt.compare(prehash(password), hash)),
+    needsRehash: (hash) => costOf(hash) !== rounds,
+  };
+}

@@ -1,0 +1,39 @@
+import { BlockList, isIP } from "node:net";
+
+/**
+ * Finds the client's address. Only when the peer is one of the configured
+ * trusted proxies is `x-forwarded-for` believed, and then only up to the
+ * first hop that is not itself trusted (the right-most untrusted entry), so a
+ * client cannot pick its own address by sending the header.
+ */
+export function createClientAddressResolver(trustedProxies: readonly string[]) {
+  const trusted = new BlockList();
+  for (const entry of trustedProxies) {
+    const [addr, bits] = entry.split("/");
+    const family = isIP(addr ?? "") === 6 ? "ipv6" : "ipv4";
+    if (!addr || isIP(addr) === 0) throw new Error(`TRUSTED_PROXIES: ${entry} is not an IP address or CIDR range`);
+    if (bits !== undefined) trusted.addSubnet(addr, Number(bits), family);
+    else trusted.addAddress(addr, family);
+  }
+  const isTrusted = (ip: string) => {
+    const v = isIP(ip);
+    return v !== 0 && trusted.check(ip, v === 6 ? "ipv6" : "ipv4");
+  };
+  const clean = (ip: string) => (ip.startsWith("::ffff:") && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip);
+
+  return (peer: string | undefined, forwardedFor: string | string[] | undefined): string => {
+    let address = clean(peer ?? "unknown");
+    if (trustedProxies.length === 0 || !isTrusted(address) || !forwardedFor) return address;
+    const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor)
+      .split(",")
+      .map((h) => clean(h.trim()))
+      .filter((h) => h.length > 0);
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = hops[i] as string;
+      if (isIP(hop) === 0) break;
+      address = hop;
+      if (!isTrusted(hop)) break;
+    }
+    return address;
+  };
+}
