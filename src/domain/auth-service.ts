@@ -214,16 +214,17 @@ export function createAuthService(deps: AuthServiceDeps) {
       const now = clock.now();
       let record = await sessions.findRefreshToken(tokenHash);
       if (!record) throw invalidToken("refresh token");
+      // A deactivated account is reported as such, even though deactivation
+      // also revoked its sessions.
+      const user = await activeUser(record.userId);
       if (record.sessionRevokedAt) throw tokenRevoked();
       if (record.rotatedAt) {
         const replay = graceReplay(token, record, now);
         if (!replay) return revokeForReuse(record, now);
-        const user = await activeUser(record.userId);
         events.emit({ event: "refresh", outcome: "replayed", userId: user.id, sessionId: record.sessionId });
         return { user, tokens: replay };
       }
       if (+record.expiresAt <= +now || +record.sessionExpiresAt <= +now) throw tokenExpired();
-      const user = await activeUser(record.userId);
 
       const next = newRefreshToken();
       const nextExpiresAt = minDate(new Date(+now + policy.refreshTtlSeconds * 1000), record.sessionExpiresAt);
@@ -267,11 +268,12 @@ export function createAuthService(deps: AuthServiceDeps) {
     async currentUser(accessToken: string | null): Promise<User> {
       if (!accessToken) throw invalidToken("access token");
       const claims = await accessTokens.verify(accessToken);
-      const session = await sessions.findSession(claims.sessionId);
-      if (!session || session.userId !== claims.userId) throw invalidToken("access token");
+      const [session, user] = await Promise.all([sessions.findSession(claims.sessionId), users.findById(claims.userId)]);
+      if (!session || !user || session.userId !== user.id) throw invalidToken("access token");
+      if (!user.isActive) throw userInactive();
       if (session.revokedAt) throw tokenRevoked();
       if (+session.expiresAt <= +clock.now()) throw tokenExpired();
-      return activeUser(claims.userId);
+      return user;
     },
 
     /** Deactivates or reactivates an account; deactivation ends all its sessions. */
