@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { type App, createApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
+import type { Clock } from "../../src/domain/ports.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";
 
 /** Settings every test server gets unless a test overrides them: cheap bcrypt, quiet, loopback. */
@@ -35,7 +36,12 @@ export interface TestServer {
  * database and data folder. `close()` stops it and drops both.
  */
 export async function startServer(
-  opts: { db?: "sqlite" | "postgresql" | TestDatabase; env?: Record<string, string>; keepDb?: boolean } = {},
+  opts: {
+    db?: "sqlite" | "postgresql" | TestDatabase;
+    env?: Record<string, string>;
+    keepDb?: boolean;
+    clock?: Clock;
+  } = {},
 ): Promise<TestServer> {
   const db = typeof opts.db === "object" ? opts.db : await createTestDatabase(opts.db ?? "sqlite");
   const dataDir = opts.env?.DATA_DIR ?? (await mkdtemp(join(tmpdir(), "warden-data-")));
@@ -50,7 +56,7 @@ export async function startServer(
     }
   });
   const config = loadConfig({ ...TEST_ENV, DATABASE_URL: db.url, DATA_DIR: dataDir, ...opts.env });
-  const app = await createApp(config, { logStream: stream });
+  const app = await createApp(config, { logStream: stream, clock: opts.clock });
   const port = await app.listen();
   return {
     app,
@@ -160,3 +166,14 @@ export const uniqueUser = (prefix = "u") => {
   const id = randomUUID().slice(0, 8);
   return { email: `${prefix}-${id}@example.com`, username: `${prefix}_${id}`, password: `pw-${randomUUID()}` };
 };
+
+/** A clock tests can move forward: `clock.advance(ms)`. */
+export function testClock(): Clock & { advance(ms: number): void } {
+  let offset = 0;
+  return {
+    now: () => new Date(Date.now() + offset),
+    advance: (ms) => {
+      offset += ms;
+    },
+  };
+}
