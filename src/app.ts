@@ -14,6 +14,7 @@ import { createHashLimiter, type HashLimiter } from "./passwords/hash-limiter.js
 import { createAccessTokens } from "./tokens/access-tokens.js";
 import { type KeyRing, loadKeyRing } from "./tokens/keys.js";
 import { createAuthHandlers } from "./transport/auth-handlers.js";
+import { registerBenchEcho } from "./transport/bench-echo.js";
 import { acceptRequestId, CALL_CONTEXT, type CallContext, callStorage } from "./transport/call-context.js";
 import { createClientAddressResolver } from "./transport/client-address.js";
 import { createCors } from "./transport/cors.js";
@@ -103,6 +104,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   const routes = (router: ConnectRouter) => {
     router.service(AuthServiceDesc, createAuthHandlers(auth));
+    if (config.benchEcho) registerBenchEcho(router);
   };
 
   const httpRoutes: HttpRoute[] = [
