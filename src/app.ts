@@ -10,6 +10,7 @@ import { type AuthEvents, combineEvents } from "./domain/events.js";
 import { type Clock, systemClock } from "./domain/ports.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createBcryptHasher } from "./passwords/bcrypt-hasher.js";
+import { createInProcessTransport, createRestRoute } from "./rest/rest-route.js";
 import { createHashLimiter, type HashLimiter } from "./passwords/hash-limiter.js";
 import { createAccessTokens } from "./tokens/access-tokens.js";
 import { type KeyRing, loadKeyRing } from "./tokens/keys.js";
@@ -107,6 +108,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     if (config.benchEcho) registerBenchEcho(router);
   };
 
+  // Order matters: the first is the outermost. Logging sees the final,
+  // mapped status code; the call context is in place for all of them.
+  // The REST routes go through the same list.
+  const interceptors = [createCallContextInterceptor(), createLoggingInterceptor(logger), createErrorInterceptor(logger)];
+
   const httpRoutes: HttpRoute[] = [
     (req, res) => {
       if (req.method !== "GET" || pathOf(req) !== "/.well-known/jwks.json") return false;
@@ -119,14 +125,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       sendJson(res, healthy ? 200 : 503, { status: healthy ? "healthy" : "unhealthy" });
       return true;
     },
+    createRestRoute({ service: AuthServiceDesc, transport: createInProcessTransport(routes, interceptors), maxBodyBytes: config.http.maxBodyBytes }),
   ];
 
   const calls = new WeakMap<NodeRequest, CallContext>();
   const adapter = connectNodeAdapter({
     routes,
-    // Order matters: the first is the outermost. Logging sees the final,
-    // mapped status code; the call context is in place for all of them.
-    interceptors: [createCallContextInterceptor(), createLoggingInterceptor(logger), createErrorInterceptor(logger)],
+    interceptors,
     contextValues: (req) => createContextValues().set(CALL_CONTEXT, calls.get(req)),
     readMaxBytes: config.http.maxBodyBytes,
     fallback: (req, res) => {
