@@ -10,6 +10,7 @@ import { type AuthEvents, combineEvents } from "./domain/events.js";
 import { type Clock, systemClock } from "./domain/ports.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createBcryptHasher } from "./passwords/bcrypt-hasher.js";
+import { createDocsRoute } from "./rest/docs.js";
 import { createInProcessTransport, createRestRoute } from "./rest/rest-route.js";
 import { createHashLimiter, type HashLimiter } from "./passwords/hash-limiter.js";
 import { createAccessTokens } from "./tokens/access-tokens.js";
@@ -126,6 +127,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       return true;
     },
     createRestRoute({ service: AuthServiceDesc, transport: createInProcessTransport(routes, interceptors), maxBodyBytes: config.http.maxBodyBytes }),
+    createDocsRoute(),
   ];
 
   const calls = new WeakMap<NodeRequest, CallContext>();
