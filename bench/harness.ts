@@ -1,0 +1,87 @@
+import { availableParallelism } from "node:os";
+import { createDatabase, postgresReachable } from "./databases.js";
+import { cheapRows, hashRows, type RowSample, type ScenarioSettings } from "./scenarios.js";
+import { buildService, startService } from "./service.js";
+
+export interface BenchOptions extends ScenarioSettings {
+  readonly repeat: number;
+  /** Run the PostgreSQL rows: "auto" when the server answers. */
+  readonly postgres: boolean | "auto";
+  /** Progress lines (to stderr by default). */
+  readonly progress?: (line: string) => void;
+}
+
+/** Process-level numbers of one service run. */
+export interface ProcessSample {
+  readonly database: "sqlite" | "postgresql";
+  readonly startupMs: number;
+  readonly rssMiB: number;
+}
+
+export interface Repetition {
+  readonly rows: RowSample[];
+  readonly processes: ProcessSample[];
+}
+
+export interface BenchRun {
+  readonly options: Omit<BenchOptions, "progress">;
+  readonly postgres: boolean;
+  readonly repetitions: Repetition[];
+}
+
+export const defaultOptions = (env: NodeJS.ProcessEnv = process.env): BenchOptions => ({
+  durationS: Number(env.BENCH_DURATION ?? 6),
+  repeat: Number(env.BENCH_REPEAT ?? 3),
+  rounds: Number(env.BENCH_BCRYPT_ROUNDS ?? 12),
+  connections: Number(env.BENCH_CONNECTIONS ?? 10),
+  // Twice the hashes that can run at once: the queue never runs dry, and no call waits long.
+  hashConnections: Number(env.BENCH_HASH_CONNECTIONS ?? 2 * availableParallelism() + 2),
+  postgres: env.BENCH_PG === "0" ? false : env.BENCH_PG === "1" ? true : "auto",
+});
+
+/**
+ * The whole benchmark: builds the service once, then per repetition starts it
+ * fresh on SQLite (every row) and on PostgreSQL (the Refresh row), each on a
+ * new database that is dropped afterwards. Everything is bounded by
+ * `durationS` per scenario; nothing is left running.
+ */
+export async function runBench(opts: BenchOptions): Promise<BenchRun> {
+  const say = opts.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const usePg = opts.postgres === "auto" ? await postgresReachable() : opts.postgres;
+  if (!usePg) say("bench: PostgreSQL not used (unreachable or BENCH_PG=0); its rows are skipped");
+  say("bench: building the service (tsc)");
+  const main = buildService();
+  const env = { BCRYPT_ROUNDS: String(opts.rounds) };
+  const repetitions: Repetition[] = [];
+
+  for (let rep = 1; rep <= opts.repeat; rep++) {
+    const rows: RowSample[] = [];
+    const processes: ProcessSample[] = [];
+    for (const kind of usePg ? (["sqlite", "postgresql"] as const) : (["sqlite"] as const)) {
+      say(`bench: repetition ${rep}/${opts.repeat}, ${kind}`);
+      const db = await createDatabase(kind);
+      try {
+        const service = await startService(main, { databaseUrl: db.url, env });
+        try {
+          if (kind === "sqlite") {
+            rows.push(...(await cheapRows(service.port, opts, "refresh-sqlite", true)));
+            rows.push(...(await hashRows(service.port, opts)));
+          } else {
+            rows.push(...(await cheapRows(service.port, opts, "refresh-postgresql", false)));
+          }
+          processes.push({ database: kind, startupMs: service.startupMs, rssMiB: service.rssMiB() });
+        } catch (e) {
+          say(`bench: service log tail:\n${service.log().slice(-3000)}`);
+          throw e;
+        } finally {
+          await service.stop();
+        }
+      } finally {
+        await db.drop();
+      }
+    }
+    repetitions.push({ rows, processes });
+  }
+  const { progress: _progress, ...options } = opts;
+  return { options, postgres: usePg, repetitions };
+}

@@ -1,0 +1,23 @@
+/**
+ * `npm run bench`: runs the benchmark suite and prints the table.
+ *
+ *   BENCH_DURATION=6   seconds per scenario      BENCH_REPEAT=3   repetitions (median reported)
+ *   BENCH_PG=auto|0|1  PostgreSQL rows           BENCH_BCRYPT_ROUNDS=12
+ *   --out FILE         also write the report (e.g. bench/RESULTS.md's table)
+ */
+import { writeFile } from "node:fs/promises";
+import { defaultOptions, runBench } from "./harness.js";
+import { renderReport } from "./report.js";
+
+const args = process.argv.slice(2);
+const outIndex = args.indexOf("--out");
+const out = outIndex >= 0 ? args[outIndex + 1] : undefined;
+
+const startedAt = new Date();
+const t0 = performance.now();
+const run = await runBench(defaultOptions());
+const vars = ["BENCH_DURATION", "BENCH_REPEAT", "BENCH_PG", "BENCH_BCRYPT_ROUNDS"].flatMap((k) => (process.env[k] ? [`${k}=${process.env[k]}`] : []));
+const command = [...vars, "npm run bench"].join(" ");
+const report = renderReport(run, command, startedAt, (performance.now() - t0) / 1000);
+process.stdout.write(`${report}\n`);
+if (out) await writeFile(out, `${report}\n`);

@@ -1,0 +1,145 @@
+import { randomBytes } from "node:crypto";
+import { bcryptCeiling } from "./ceiling.js";
+import { ECHO, GET_CURRENT_USER, probeHealth, runGrpcLoad } from "./grpc-load.js";
+import { connectCall, runHttpLoad } from "./http-load.js";
+import type { Measurement } from "./measurement.js";
+import { healthKind } from "./probe.js";
+
+/** One row of one repetition: a measurement and, where it has one, the ceiling it is divided by. */
+export interface RowSample {
+  readonly id: RowId;
+  readonly measurement: Measurement;
+  readonly ceiling?: Measurement;
+}
+
+/** Every row of the table, in the order printed. */
+export const ROWS = {
+  "echo-connect": { scenario: "Echo, Connect JSON/HTTP 1.1 (baseline)", goal: undefined },
+  "login": { scenario: "Login ÷ bcrypt compare ceiling", goal: { ratioAtLeast: 0.9 } },
+  "register": { scenario: "Register ÷ bcrypt hash ceiling", goal: { ratioAtLeast: 0.9 } },
+  "health-idle": { scenario: "Health, idle", goal: undefined },
+  "health-flood": { scenario: "Health during a login flood", goal: { p99AtMost: 20 } },
+  "current-user-connect": { scenario: "GetCurrentUser ÷ Echo (Connect JSON)", goal: { ratioAtLeast: 0.5 } },
+  "refresh-sqlite": { scenario: "Refresh, SQLite ÷ Echo (Connect JSON)", goal: { ratioAtLeast: 0.25 } },
+  "refresh-postgresql": { scenario: "Refresh, PostgreSQL ÷ Echo (Connect JSON)", goal: { ratioAtLeast: 0.25 } },
+  "echo-grpc": { scenario: "Echo, gRPC/h2c (baseline)", goal: undefined },
+  "current-user-grpc": { scenario: "GetCurrentUser ÷ Echo (gRPC/h2c)", goal: { ratioAtLeast: 0.5 } },
+} as const;
+export type RowId = keyof typeof ROWS;
+
+export interface ScenarioSettings {
+  readonly durationS: number;
+  readonly rounds: number;
+  /** Connections (HTTP/1.1) or calls in flight (gRPC) for the cheap RPCs. */
+  readonly connections: number;
+  /** Connections for the bcrypt-bound RPCs: enough to keep the hash queue full. */
+  readonly hashConnections: number;
+}
+
+const PASSWORD = "bench-password-0123456789";
+const ECHO_PATH = "/bench.v1.EchoService/Echo";
+const AUTH = "/auth.v1.AuthService";
+
+interface AuthAnswer {
+  tokens: { accessToken: string; refreshToken: string };
+}
+
+/** Registers `n` users (bcrypt-bound, so a few at a time) and returns their token pairs. */
+export async function registerUsers(port: number, n: number, tag: string): Promise<AuthAnswer["tokens"][]> {
+  const out: AuthAnswer["tokens"][] = [];
+  const batch = 4;
+  for (let i = 0; i < n; i += batch) {
+    const calls = Array.from({ length: Math.min(batch, n - i) }, (_, j) => {
+      const name = `${tag}${i + j}`;
+      return connectCall<AuthAnswer>(port, `${AUTH}/Register`, { email: `${name}@bench.example`, username: name, password: PASSWORD });
+    });
+    for (const r of await Promise.all(calls)) out.push(r.tokens);
+  }
+  return out;
+}
+
+const uniqueTag = () => `b${randomBytes(4).toString("hex")}`;
+
+/** Echo, GetCurrentUser and Refresh side by side on one server (cheap RPCs; the DB and Connect matter). */
+export async function cheapRows(port: number, s: ScenarioSettings, refreshRow: "refresh-sqlite" | "refresh-postgresql", withAll: boolean): Promise<RowSample[]> {
+  const tag = uniqueTag();
+  // Each refresh rotates its token, so every connection walks its own chain; a
+  // small surplus keeps a token ready whatever order the answers come in.
+  const tokens = await registerUsers(port, s.connections + 4, tag);
+  const access = tokens[0]?.accessToken ?? "";
+  const pool = tokens.map((t) => t.refreshToken);
+
+  const echo = await runHttpLoad({ port, durationS: s.durationS, connections: s.connections, path: ECHO_PATH, body: { message: "hello" } });
+  const rows: RowSample[] = [];
+  if (withAll) {
+    rows.push({ id: "echo-connect", measurement: echo });
+    const currentUser = await runHttpLoad({
+      port,
+      durationS: s.durationS,
+      connections: s.connections,
+      path: `${AUTH}/GetCurrentUser`,
+      headers: { authorization: `Bearer ${access}` },
+    });
+    rows.push({ id: "current-user-connect", measurement: currentUser, ceiling: echo });
+  }
+  const refresh = await runHttpLoad({
+    port,
+    durationS: s.durationS,
+    connections: s.connections,
+    path: `${AUTH}/Refresh`,
+    nextBody: () => ({ refreshToken: pool.shift() ?? "" }),
+    onAnswer: (status, body) => {
+      if (status === 200) pool.push((JSON.parse(body) as AuthAnswer).tokens.refreshToken);
+    },
+  });
+  rows.push({ id: refreshRow, measurement: refresh, ceiling: echo });
+
+  if (withAll) {
+    const grpcEcho = await runGrpcLoad({ port, durationS: s.durationS, concurrency: s.connections, method: ECHO, request: { message: "hello" } });
+    const grpcUser = await runGrpcLoad({
+      port,
+      durationS: s.durationS,
+      concurrency: s.connections,
+      method: GET_CURRENT_USER,
+      request: {},
+      metadata: { authorization: `Bearer ${access}` },
+    });
+    rows.push({ id: "echo-grpc", measurement: grpcEcho }, { id: "current-user-grpc", measurement: grpcUser, ceiling: grpcEcho });
+  }
+  return rows;
+}
+
+/** Login, health under a login flood, and Register, each next to its bcrypt ceiling. */
+export async function hashRows(port: number, s: ScenarioSettings): Promise<RowSample[]> {
+  const tag = uniqueTag();
+  const [user] = await registerUsers(port, 1, `${tag}l`);
+  if (!user) throw new Error("could not register the login user");
+  const login = { emailOrUsername: `${tag}l0`, password: PASSWORD };
+  const kind = await healthKind(port);
+  const rows: RowSample[] = [];
+
+  rows.push({ id: "health-idle", measurement: await probeHealth(port, kind, Math.min(2, s.durationS), 10) });
+
+  const compareCeiling = await bcryptCeiling("compare", s.rounds, s.durationS * 1000);
+  const loginLoad = () =>
+    runHttpLoad({ port, durationS: s.durationS, connections: s.hashConnections, path: `${AUTH}/Login`, body: login });
+  rows.push({ id: "login", measurement: await loginLoad(), ceiling: compareCeiling });
+
+  const [, health] = await Promise.all([loginLoad(), probeHealth(port, kind, s.durationS, 10)]);
+  rows.push({ id: "health-flood", measurement: health });
+
+  const hashCeiling = await bcryptCeiling("hash", s.rounds, s.durationS * 1000);
+  let n = 0;
+  const register = await runHttpLoad({
+    port,
+    durationS: s.durationS,
+    connections: s.hashConnections,
+    path: `${AUTH}/Register`,
+    nextBody: () => {
+      const name = `${tag}r${n++}`;
+      return { email: `${name}@bench.example`, username: name, password: PASSWORD };
+    },
+  });
+  rows.push({ id: "register", measurement: register, ceiling: hashCeiling });
+  return rows;
+}

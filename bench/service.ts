@@ -1,0 +1,143 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { existsSync, openSync, closeSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { grpcHealthCheck, httpHealthCheck } from "./probe.js";
+import { sleep } from "./stats.js";
+
+export const ROOT = join(import.meta.dirname, "..");
+export const NODE = join(ROOT, "node_modules", ".bin", "node");
+/** The benchmark's own build of the service, apart from dist/ which others use. */
+const BUILD_DIR = join(ROOT, "node_modules", ".cache", "warden-bench");
+
+/**
+ * Compiles the service the way `npm start` does (tsc, then plain node), into
+ * a private folder. Type errors are reported but do not stop the build: tsc
+ * still emits, and a benchmark of work in progress is still useful.
+ */
+export function buildService(): string {
+  const tsc = join(ROOT, "node_modules", ".bin", "tsc");
+  const r = spawnSync(tsc, ["-p", "tsconfig.build.json", "--outDir", BUILD_DIR], { cwd: ROOT, encoding: "utf8" });
+  const main = join(BUILD_DIR, "src", "main.js");
+  if (r.status !== 0) process.stderr.write(`bench: tsc reported errors (status ${r.status}); using what it emitted\n${r.stdout}`);
+  if (!existsSync(main)) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
+  return main;
+}
+
+/** A free loopback port, chosen by the kernel. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServiceProcess {
+  readonly port: number;
+  readonly pid: number;
+  /** Milliseconds from spawn to the first SERVING health answer. */
+  readonly startupMs: number;
+  /** Resident set size now, in MiB (Linux /proc). */
+  rssMiB(): number;
+  /** The service's log, for diagnosing errors. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Settings of every benchmarked service: production mode, loopback only, no rate limits. */
+const BASE_ENV = {
+  NODE_ENV: "production",
+  HOST: "127.0.0.1",
+  LOG_LEVEL: "info",
+  BCRYPT_ROUNDS: "12",
+  // A login flood is the point of the benchmark; the rate limiter would turn it into 429s.
+  RATE_LIMIT_ENABLED: "false",
+  BENCH_ECHO: "true",
+};
+
+/**
+ * Starts the built service as its own process on a fresh data folder and
+ * times it to its first SERVING answer (gRPC Health/Check, or GET /health
+ * before that exists), polled every 5 ms.
+ */
+export async function startService(
+  main: string,
+  opts: { databaseUrl: string; env?: Record<string, string>; nodeArgs?: string[]; timeoutMs?: number },
+): Promise<ServiceProcess> {
+  const port = await freePort();
+  const dataDir = await mkdtemp(join(tmpdir(), "warden-bench-"));
+  const logPath = join(dataDir, "service.log");
+  const logFd = openSync(logPath, "a");
+  const { privateKey } = generateKeyPairSync("ed25519");
+  const started = performance.now();
+  const child: ChildProcess = spawn(NODE, [...(opts.nodeArgs ?? []), main], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      ...BASE_ENV,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      DATABASE_URL: opts.databaseUrl,
+      JWT_PRIVATE_KEY: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+      ...opts.env,
+    },
+    stdio: ["ignore", logFd, logFd],
+  });
+  closeSync(logFd);
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  const log = () => readFileSync(logPath, "utf8");
+
+  const deadline = started + (opts.timeoutMs ?? 30_000);
+  let startupMs = Number.NaN;
+  let useHttp = false;
+  while (performance.now() < deadline && !exited) {
+    const answer = useHttp ? await httpHealthCheck(port, 500) : await grpcHealthCheck(port, 500);
+    if (answer === "serving") {
+      startupMs = performance.now() - started;
+      break;
+    }
+    if (answer === "unimplemented") {
+      useHttp = true;
+      continue;
+    }
+    await sleep(5);
+  }
+  const stop = async () => {
+    if (!exited) child.kill("SIGTERM");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    await exit;
+    clearTimeout(killer);
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  if (Number.isNaN(startupMs)) {
+    const text = log();
+    await stop();
+    throw new Error(`service did not become SERVING:\n${text.slice(-2000)}`);
+  }
+  const pid = child.pid ?? -1;
+  return {
+    port,
+    pid,
+    startupMs,
+    rssMiB() {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      return m?.[1] ? Number(m[1]) / 1024 : Number.NaN;
+    },
+    log,
+    stop,
+  };
+}
