@@ -2,8 +2,16 @@ import { randomBytes } from "node:crypto";
 import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AuthService as AuthServiceDesc } from "../gen/auth/v1/auth_pb.js";
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import type { Config } from "./config.js";
 import { createOrm, migrate, type Orm } from "./db/orm.js";
+import { createDbProbe } from "./db/probe.js";
+import { createDbGuard, type DbGuard, guarded } from "./db/resilience.js";
+import { createHealthMonitor, type HealthMonitor } from "./health/health-monitor.js";
+import { createHealthHandlers } from "./health/health-service.js";
+import { createHealthRoute } from "./health/http-route.js";
+import { createMetrics, type Metrics } from "./metrics/metrics.js";
+import { registerReflection } from "./reflection/reflection-service.js";
 import { createSessionRepository, createUserRepository } from "./db/repositories.js";
 import { type AuthService, createAuthService } from "./domain/auth-service.js";
 import { type AuthEvents, combineEvents } from "./domain/events.js";
@@ -41,6 +49,9 @@ export interface App {
   readonly auth: AuthService;
   readonly hashLimiter: HashLimiter;
   readonly server: ServerHandle;
+  readonly dbGuard: DbGuard;
+  readonly health: HealthMonitor;
+  readonly metrics: Metrics;
   /** Starts serving; resolves with the bound port. */
   listen(): Promise<number>;
   /** Graceful stop: refuse new calls, finish those in flight, close the database. */
@@ -81,12 +92,22 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     throw e;
   }
 
+  // Every repository call runs under one timeout and circuit breaker; the
+  // health probe shares them, so it also serves as the breaker's trial call.
+  const dbGuard = createDbGuard({
+    timeoutMs: config.resilience.dbTimeoutMs,
+    breakerThreshold: config.resilience.breakerThreshold,
+    halfOpenAfterMs: config.resilience.breakerHalfOpenAfterMs,
+  });
+  const health = createHealthMonitor({ probe: createDbProbe(orm, config.database.kind), guard: dbGuard, logger });
+  const metrics = createMetrics({ hashLimiter, breakerState: () => dbGuard.state });
+
   const auditLog: AuthEvents = {
     emit: (event) => logger.info("audit", { ...event, client_address: callStorage.getStore()?.clientAddress }),
   };
   const auth = createAuthService({
-    users: createUserRepository(orm),
-    sessions: createSessionRepository(orm),
+    users: guarded(createUserRepository(orm), dbGuard),
+    sessions: guarded(createSessionRepository(orm), dbGuard),
     passwords,
     accessTokens: createAccessTokens(
       keys,
@@ -94,7 +115,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       clock,
     ),
     clock,
-    events: combineEvents(auditLog),
+    events: combineEvents(auditLog, metrics.events),
     dummyHash,
     policy: {
       passwordMinLength: config.password.minLength,
@@ -106,13 +127,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   const routes = (router: ConnectRouter) => {
     router.service(AuthServiceDesc, createAuthHandlers(auth));
+    router.service(Health, createHealthHandlers(health, [AuthServiceDesc.typeName]));
+    registerReflection(router, [AuthServiceDesc, Health]);
     if (config.benchEcho) registerBenchEcho(router);
   };
 
   // Order matters: the first is the outermost. Logging sees the final,
   // mapped status code; the call context is in place for all of them.
   // The REST routes go through the same list.
-  const interceptors = [createCallContextInterceptor(), createLoggingInterceptor(logger), createErrorInterceptor(logger)];
+  const interceptors = [createCallContextInterceptor(), createLoggingInterceptor(logger, metrics.onCallDone), createErrorInterceptor(logger)];
 
   const httpRoutes: HttpRoute[] = [
     (req, res) => {
@@ -120,12 +143,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       sendJson(res, 200, keys.jwks, { "Cache-Control": "public, max-age=300" });
       return true;
     },
-    async (req, res) => {
-      if (req.method !== "GET" || pathOf(req) !== "/health") return false;
-      const healthy = !closing && (await orm.isConnected().catch(() => false));
-      sendJson(res, healthy ? 200 : 503, { status: healthy ? "healthy" : "unhealthy" });
-      return true;
-    },
+    createHealthRoute(health),
+    metrics.route,
     createRestRoute({ service: AuthServiceDesc, transport: createInProcessTransport(routes, interceptors), maxBodyBytes: config.http.maxBodyBytes }),
     createDocsRoute(),
   ];
@@ -182,14 +201,20 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     auth,
     hashLimiter,
     server,
+    dbGuard,
+    health,
+    metrics,
     async listen() {
       const port = await server.listen(config.port, config.host);
+      health.start();
       logger.info("listening", { port, host: config.host, database: config.database.kind });
       return port;
     },
     async close() {
       if (closing) return;
       closing = true;
+      // First, so probes and Watch streams see NOT_SERVING before anything stops.
+      health.shutdown();
       await server.close(config.resilience.shutdownTimeoutMs);
       await orm.close(true);
       logger.info("stopped");

@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import type { DatabaseConfig } from "../config.js";
 import { entities } from "./entities.js";
 import { postgresqlMigrations, sqliteMigrations } from "./migrations/index.js";
+import { evictHungConnections } from "./pg-hung-connections.js";
 
 /** Either dialect, seen through the SQL driver interface both share. */
 export type Orm = MikroORM<AbstractSqlDriver, SqlEntityManager<AbstractSqlDriver>>;
@@ -43,7 +44,8 @@ export async function createOrm(db: DatabaseConfig, opts: OrmOptions = {}): Prom
     const conn = orm.em.getConnection();
     // WAL lets readers run beside the writer; busy_timeout waits out a locked file instead of failing.
     if (db.path !== ":memory:") await conn.execute("pragma journal_mode = wal");
-    await conn.execute("pragma busy_timeout = 5000");
+    // better-sqlite3 waits for a lock synchronously, blocking the event loop: keep the wait within the call budget.
+    await conn.execute(`pragma busy_timeout = ${Math.min(opts.statementTimeoutMs ?? 5000, 5000)}`);
     await conn.execute("pragma synchronous = normal");
     return orm as unknown as Orm;
   }
@@ -56,6 +58,10 @@ export async function createOrm(db: DatabaseConfig, opts: OrmOptions = {}): Prom
           driverOptions: {
             statement_timeout: opts.statementTimeoutMs,
             connectionTimeoutMillis: opts.statementTimeoutMs,
+            // Client side: catches a server that accepts but never answers; a bit
+            // later than statement_timeout so a merely slow query is cancelled by the server.
+            query_timeout: opts.statementTimeoutMs + 1000,
+            onPoolCreated: evictHungConnections,
           },
         }
       : {}),

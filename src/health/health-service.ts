@@ -1,0 +1,61 @@
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import {
+  type Health,
+  type HealthCheckRequest,
+  HealthCheckResponse_ServingStatus as Status,
+} from "../../gen/grpc/health/v1/health_pb.js";
+import type { HealthMonitor } from "./health-monitor.js";
+
+const statusOf = (serving: boolean) => (serving ? Status.SERVING : Status.NOT_SERVING);
+
+/**
+ * grpc.health.v1.Health over the monitor, for the overall server ("") and
+ * each named service. Unknown names get NOT_FOUND from Check and, as the
+ * gRPC health spec asks, SERVICE_UNKNOWN from Watch. Watch streams end
+ * right after they report NOT_SERVING for a shutdown, so they never hold
+ * the drain up.
+ */
+export function createHealthHandlers(monitor: HealthMonitor, services: readonly string[]): ServiceImpl<typeof Health> {
+  const known = new Set(["", ...services]);
+  return {
+    check(req) {
+      if (!known.has(req.service)) throw new ConnectError("unknown service", Code.NotFound);
+      return { status: statusOf(monitor.serving) };
+    },
+    list() {
+      const status = statusOf(monitor.serving);
+      return { statuses: Object.fromEntries([...known].map((name) => [name, { status }])) };
+    },
+    watch: (req, ctx) => watch(monitor, known.has(req.service), req, ctx),
+  };
+}
+
+async function* watch(monitor: HealthMonitor, known: boolean, _req: HealthCheckRequest, ctx: HandlerContext) {
+  const changes: boolean[] = [];
+  let wake: (() => void) | undefined;
+  const unsubscribe = monitor.subscribe((serving) => {
+    changes.push(serving);
+    wake?.();
+  });
+  const onAbort = () => wake?.();
+  ctx.signal.addEventListener("abort", onAbort);
+  try {
+    let sent = monitor.serving;
+    yield { status: known ? statusOf(sent) : Status.SERVICE_UNKNOWN };
+    while (!ctx.signal.aborted && !(monitor.shuttingDown && changes.length === 0)) {
+      const next = changes.shift();
+      if (next === undefined) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      if (known && next !== sent) {
+        sent = next;
+        yield { status: statusOf(sent) };
+      }
+    }
+  } finally {
+    unsubscribe();
+    ctx.signal.removeEventListener("abort", onAbort);
+  }
+}
