@@ -18,6 +18,11 @@ import { type AuthEvents, combineEvents } from "./domain/events.js";
 import { type Clock, systemClock } from "./domain/ports.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createBcryptHasher } from "./passwords/bcrypt-hasher.js";
+import { loadPasswordBlocklist } from "./passwords/blocklist.js";
+import { createAbuseGuard } from "./rate-limit/abuse-guard.js";
+import { openLimiterStore } from "./rate-limit/stores.js";
+import { createAuditLog } from "./transport/audit-log.js";
+import { runtimeErrorGate } from "./transport/runtime-errors.js";
 import { createDocsRoute } from "./rest/docs.js";
 import { createInProcessTransport, createRestRoute } from "./rest/rest-route.js";
 import { createHashLimiter, type HashLimiter } from "./passwords/hash-limiter.js";
@@ -72,6 +77,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   const hashLimiter = createHashLimiter(config.password.hashConcurrency, config.password.hashQueueTimeoutMs);
   const passwords = createBcryptHasher(config.password.bcryptRounds, hashLimiter);
+  // Started now, awaited after the migrations: it overlaps them.
+  const blocklistLoading = loadPasswordBlocklist();
   let keys: KeyRing;
   let dummyHash: string;
   try {
@@ -102,9 +109,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const health = createHealthMonitor({ probe: createDbProbe(orm, config.database.kind), guard: dbGuard, logger });
   const metrics = createMetrics({ hashLimiter, breakerState: () => dbGuard.state });
 
-  const auditLog: AuthEvents = {
-    emit: (event) => logger.info("audit", { ...event, client_address: callStorage.getStore()?.clientAddress }),
-  };
+  const auditLog: AuthEvents = createAuditLog(logger);
+  const passwordBlocklist = await blocklistLoading;
+  const limiterStore = await openLimiterStore(config.rateLimit, config.database, logger).catch(async (e: unknown) => {
+    await orm.close(true);
+    throw e;
+  });
   const auth = createAuthService({
     users: guarded(createUserRepository(orm), dbGuard),
     sessions: guarded(createSessionRepository(orm), dbGuard),
@@ -117,6 +127,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     clock,
     events: combineEvents(auditLog, metrics.events),
     dummyHash,
+    passwordBlocklist,
+    loginGuard: config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined,
     policy: {
       passwordMinLength: config.password.minLength,
       refreshTtlSeconds: config.jwt.refreshTtlSeconds,
@@ -155,6 +167,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     interceptors,
     contextValues: (req) => createContextValues().set(CALL_CONTEXT, calls.get(req)),
     readMaxBytes: config.http.maxBodyBytes,
+    requestGate: runtimeErrorGate,
     fallback: (req, res) => {
       const call = calls.get(req);
       void serveHttpRoute(req, res, call?.requestId ?? "");
@@ -217,6 +230,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       health.shutdown();
       await server.close(config.resilience.shutdownTimeoutMs);
       await orm.close(true);
+      await limiterStore.close();
       logger.info("stopped");
     },
   };

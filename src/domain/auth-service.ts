@@ -11,6 +11,7 @@ import type { AuthEvents } from "./events.js";
 import type {
   AccessTokens,
   Clock,
+  PasswordBlocklist,
   PasswordHasher,
   SessionRepository,
   UserRepository,
@@ -24,6 +25,7 @@ import {
 } from "./refresh-tokens.js";
 import type { AuthResult, RefreshTokenRecord, TokenPair, User } from "./types.js";
 import {
+  checkPasswordChoice,
   checkUsername,
   normalizeEmail,
   normalizePassword,
@@ -48,6 +50,8 @@ export interface LoginGuard {
   check(account: string): Promise<void>;
   failed(account: string): Promise<void>;
   succeeded(account: string): Promise<void>;
+  /** Throws RATE_LIMITED while the caller may not register (per-address limit). */
+  checkRegistration?(): Promise<void>;
 }
 
 export interface AuthServiceDeps {
@@ -59,6 +63,7 @@ export interface AuthServiceDeps {
   readonly policy: AuthPolicy;
   readonly events: AuthEvents;
   readonly loginGuard?: LoginGuard;
+  readonly passwordBlocklist?: PasswordBlocklist;
   /** A hash of a random password, verified when the user is unknown so timing is uniform. */
   readonly dummyHash: string;
 }
@@ -160,7 +165,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       const email = normalizeEmail(input.email, violations);
       const username = checkUsername(input.username, violations);
       const password = normalizePassword(input.password, policy.passwordMinLength, violations);
+      checkPasswordChoice(password, { username, email }, deps.passwordBlocklist, violations);
       throwIfAny(violations);
+      await deps.loginGuard?.checkRegistration?.();
       // Hashing happens before, and outside, any database work so that
       // registrations hash in parallel instead of holding a connection.
       const passwordHash = await passwords.hash(password);
@@ -185,7 +192,12 @@ export function createAuthService(deps: AuthServiceDeps) {
         violations.push({ field: "password", description: `must be at most ${PASSWORD_MAX_LENGTH} characters` });
       throwIfAny(violations);
 
-      await deps.loginGuard?.check(login);
+      try {
+        await deps.loginGuard?.check(login);
+      } catch (e) {
+        events.emit({ event: "login", outcome: "failure", reason: reasonOf(e) });
+        throw e;
+      }
       const found = await users.findByLogin(login);
       // Unknown users cost one verification too, so timing does not tell them apart.
       const ok = await passwords.verify(password, found?.passwordHash ?? deps.dummyHash);

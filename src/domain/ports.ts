@@ -70,6 +70,11 @@ export interface AccessTokens {
   verify(token: string): Promise<AccessClaims>;
 }
 
+/** Passwords too common to allow (NIST SP 800-63B §3.1.1.2). Matching ignores case. */
+export interface PasswordBlocklist {
+  has(password: string): boolean;
+}
+
 export interface Clock {
   now(): Date;
 }

@@ -1,4 +1,5 @@
 import { type FieldViolation, validationError } from "./errors.js";
+import type { PasswordBlocklist } from "./ports.js";
 
 /**
  * Input rules of the contract. Each function returns the normalised value and
@@ -44,6 +45,30 @@ export function normalizePassword(
   else if (length > PASSWORD_MAX_LENGTH)
     out.push({ field, description: `must be at most ${PASSWORD_MAX_LENGTH} characters` });
   return password;
+}
+
+/**
+ * NIST SP 800-63B §3.1.1.2 and ASVS 6.2.4: refuse a password that is on the
+ * common-password blocklist, or that equals or contains the username or the
+ * e-mail's local part (case-insensitively; a local part shorter than 3
+ * characters only when equal, or "a@…" would forbid every "a"). Runs only
+ * once the password's length is acceptable.
+ */
+export function checkPasswordChoice(
+  password: string,
+  identity: { readonly username: string; readonly email: string },
+  blocklist: PasswordBlocklist | undefined,
+  out: FieldViolation[],
+  field = "password",
+): void {
+  if (out.some((v) => v.field === field)) return;
+  const lower = password.toLowerCase();
+  const names = [identity.username.toLowerCase(), (identity.email.split("@")[0] ?? "").toLowerCase()];
+  if (names.some((n) => n.length > 0 && (lower === n || (n.length >= 3 && lower.includes(n))))) {
+    out.push({ field, description: "must not contain the username or the e-mail address's name" });
+  } else if (blocklist?.has(password)) {
+    out.push({ field, description: "is too common; choose a password that is harder to guess" });
+  }
 }
 
 export function required(raw: string, field: string, out: FieldViolation[]): string {

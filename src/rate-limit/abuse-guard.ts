@@ -1,0 +1,125 @@
+import { createHash } from "node:crypto";
+import { RateLimiterRes } from "rate-limiter-flexible";
+import type { Config } from "../config.js";
+import type { LoginGuard } from "../domain/auth-service.js";
+import { DomainError } from "../domain/errors.js";
+import type { AuthEvents } from "../domain/events.js";
+import { currentCall } from "../transport/call-context.js";
+import type { LimiterStore } from "./stores.js";
+
+/** The longest pause between two failed logins of one account, before the block. */
+export const MAX_DELAY_SECONDS = 30;
+/**
+ * How long failed logins of an account are remembered after the first one.
+ * An hour matches ASVS 4.0.3 2.2.1 ("no more than 100 failed attempts per
+ * hour"), since LOGIN_ACCOUNT_MAX_FAILURES is at most 100.
+ */
+export const FAILURE_WINDOW_SECONDS = 3600;
+
+/** Delay after the n-th failure beyond the free ones: 1, 2, 4 … seconds, capped. */
+export const delaySeconds = (beyondFree: number, cap: number): number =>
+  Math.min(2 ** Math.max(0, beyondFree - 1), MAX_DELAY_SECONDS, cap);
+
+export const rateLimited = (retryAfterMs: number) =>
+  new DomainError("RATE_LIMITED", "too many attempts; try again later", {
+    // Whole seconds, at least one: what Retry-After can say, and never "retry now".
+    retryAfterMs: Math.max(1000, Math.ceil(retryAfterMs / 1000) * 1000),
+  });
+
+/**
+ * Counters are keyed by a digest of the identifier, so the store holds no
+ * e-mail addresses or usernames and any length of input fits its key column.
+ */
+const accountKey = (login: string) => createHash("sha256").update(login, "utf8").digest("base64url").slice(0, 32);
+
+const clientAddress = () => currentCall()?.clientAddress ?? "unknown";
+
+export interface AbuseGuard extends LoginGuard {
+  checkRegistration(): Promise<void>;
+}
+
+/**
+ * Brute-force and credential-stuffing control for Login and Register
+ * (ASVS 6.1.1, 6.3.1; NIST SP 800-63B §3.2.2).
+ *
+ * - Per account (the submitted, normalised identifier, whether or not such
+ *   a user exists, so the answer never tells): the first
+ *   LOGIN_ACCOUNT_FREE_FAILURES failures cost nothing; each further one
+ *   makes the next attempt wait 1, 2, 4 … (≤ 30) seconds; at
+ *   LOGIN_ACCOUNT_MAX_FAILURES the account is blocked for
+ *   LOGIN_ACCOUNT_BLOCK_SECONDS. A success clears the count. While delayed or
+ *   blocked, no password is checked at all, the right one included.
+ * - Per client address: at most LOGIN_ADDRESS_LIMIT login attempts and
+ *   REGISTER_ADDRESS_LIMIT registrations per window.
+ *
+ * Every refusal is RATE_LIMITED with the wait in a RetryInfo.
+ */
+export function createAbuseGuard(rl: Config["rateLimit"], store: LimiterStore, events: AuthEvents): AbuseGuard {
+  const failures = store.make({
+    prefix: "login_fail_account",
+    points: rl.accountMaxFailures,
+    duration: Math.max(FAILURE_WINDOW_SECONDS, rl.accountBlockSeconds),
+  });
+  // Holds a short block per account while it must wait before its next try.
+  const delays = store.make({ prefix: "login_delay_account", points: 1, duration: MAX_DELAY_SECONDS });
+  const loginAddress = store.make({
+    prefix: "login_address",
+    points: rl.loginAddressLimit,
+    duration: rl.loginAddressWindowSeconds,
+  });
+  const registerAddress = store.make({
+    prefix: "register_address",
+    points: rl.registerAddressLimit,
+    duration: rl.registerAddressWindowSeconds,
+  });
+
+  /** Counts one attempt from this address; refuses once the window's allowance is spent. */
+  async function spend(limiter: typeof loginAddress, scope: string): Promise<void> {
+    const res = await consume(limiter, clientAddress());
+    if (res.consumedPoints <= limiter.points) return;
+    // Report the block once, when it starts, not for every refused attempt.
+    if (res.consumedPoints === limiter.points + 1) events.emit({ event: "rate_limited", outcome: "blocked", reason: scope });
+    throw rateLimited(res.msBeforeNext);
+  }
+
+  return {
+    async check(login) {
+      await spend(loginAddress, "login_address");
+      const key = accountKey(login);
+      const [failed, delayed] = await Promise.all([failures.get(key), delays.get(key)]);
+      if (failed && failed.consumedPoints > failures.points) throw rateLimited(failed.msBeforeNext);
+      if (delayed && delayed.consumedPoints > delays.points) throw rateLimited(delayed.msBeforeNext);
+    },
+
+    async failed(login) {
+      const key = accountKey(login);
+      const res = await consume(failures, key);
+      if (res.consumedPoints >= rl.accountMaxFailures) {
+        // block() sets the count past the limit for exactly the block's length.
+        await failures.block(key, rl.accountBlockSeconds);
+        if (res.consumedPoints === rl.accountMaxFailures) {
+          events.emit({ event: "rate_limited", outcome: "blocked", reason: "login_account" });
+        }
+      } else if (res.consumedPoints > rl.accountFreeFailures) {
+        await delays.block(key, delaySeconds(res.consumedPoints - rl.accountFreeFailures, rl.accountBlockSeconds));
+      }
+    },
+
+    async succeeded(login) {
+      const key = accountKey(login);
+      await Promise.all([failures.delete(key), delays.delete(key)]);
+    },
+
+    checkRegistration: () => spend(registerAddress, "register_address"),
+  };
+}
+
+/** consume() rejects with the counter's state once over the limit; that state is an answer, not an error. */
+async function consume(limiter: { consume(key: string): Promise<RateLimiterRes> }, key: string): Promise<RateLimiterRes> {
+  try {
+    return await limiter.consume(key);
+  } catch (e) {
+    if (e instanceof RateLimiterRes) return e;
+    throw e;
+  }
+}
