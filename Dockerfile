@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# warden: gRPC, gRPC-Web, Connect and REST on one port (8080).
+#   docker build -t warden .
+#   docker run -p 8080:8080 -e JWT_PRIVATE_KEY="$(cat key.pem)" -e DATABASE_URL=sqlite:/data/warden.sqlite -v warden-data:/data warden
+# scripts/check-container-steps.sh runs these same steps without Docker (CI has no engine).
+
+# --- build: all dependencies, TypeScript → dist/ ---------------------------
+FROM node:22-slim AS build
+WORKDIR /app
+ENV SCARF_ANALYTICS=false
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY gen ./gen
+COPY src ./src
+RUN npm run build
+
+# --- production dependencies only ------------------------------------------
+FROM node:22-slim AS deps
+WORKDIR /app
+ENV SCARF_ANALYTICS=false
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# --- runtime ----------------------------------------------------------------
+FROM node:22-slim
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8080 \
+    DATA_DIR=/data
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+# The image's own "node" user (uid 1000) owns only the data folder.
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 8080
+VOLUME ["/data"]
+STOPSIGNAL SIGTERM
+# node itself is PID 1 (no npm, no shell), so SIGTERM reaches the service and
+# it drains in-flight calls before exiting.
+CMD ["node", "dist/src/main.js"]
