@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthClient, authClient, connectTransport } from "../helpers/clients.js";
 import { createTestDatabase, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
-import { addressNo, auditLines, loginFrom, outcome, sleep } from "./support.js";
+import { addressNo, auditLines, loginFrom, type Outcome, outcome, sleep } from "./support.js";
 
 const BEHIND_PROXY = { TRUSTED_PROXIES: "127.0.0.1" };
 
@@ -39,13 +39,13 @@ describe("brute force on one account", () => {
     const u = uniqueUser();
     await client.register(u);
     const ghost = uniqueUser().username;
-    const real = [];
-    const fake = [];
+    const real: Outcome[] = [];
+    const fake: Outcome[] = [];
     for (let i = 0; i < 8; i++) {
       real.push(await loginFrom(client, addressNo(5000 + i), u.username, "not-the-password"));
       fake.push(await loginFrom(client, addressNo(6000 + i), ghost, "not-the-password"));
     }
-    const shape = (o: (typeof real)[number]) => ({ reason: o.reason, code: o.code, message: o.message, retryS: o.retryMs && Math.round(o.retryMs / 10_000) });
+    const shape = (o: Outcome) => ({ reason: o.reason, code: o.code, message: o.message, retryS: o.retryMs && Math.round(o.retryMs / 10_000) });
     expect(fake.map(shape)).toEqual(real.map(shape));
     expect(real.at(-1)?.reason).toBe("RATE_LIMITED");
   });
