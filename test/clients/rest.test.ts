@@ -1,3 +1,5 @@
+import { connect } from "node:http2";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
 
@@ -148,6 +150,46 @@ describe("REST routes from the google.api.http annotations", () => {
     const reg = await call("POST", "/auth/register", u);
     await server.app.auth.setActive((reg.json as AuthBody).user.id, false);
     expectError(await call("POST", "/auth/login", { email_or_username: u.username, password: u.password }), 403, "USER_INACTIVE");
+  });
+
+  it("when REST is called over HTTP/2 cleartext, then it answers as over HTTP/1.1", async () => {
+    const session = connect(server.baseUrl);
+    try {
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = session.request({ ":method": "POST", ":path": "/auth/login", "content-type": "application/json" });
+        let status = 0;
+        let body = "";
+        req.on("response", (h) => (status = Number(h[":status"])));
+        req.on("data", (c: Buffer) => (body += c.toString("utf8")));
+        req.on("end", () => resolve({ status, body }));
+        req.on("error", reject);
+        req.end(JSON.stringify({ email_or_username: "nobody-h2", password: "whatever-123456" }));
+      });
+      expect(status).toBe(401);
+      expect((JSON.parse(body) as ErrorBody).error_code).toBe("INVALID_CREDENTIALS");
+    } finally {
+      session.close();
+    }
+  });
+
+  it("when arbitrary bodies are posted to every route, then the answer is always a 4xx in the error shape", async () => {
+    const routes = ["/auth/register", "/auth/login", "/auth/refresh", "/auth/logout"];
+    const body = fc.oneof(
+      fc.string(),
+      fc.json(),
+      fc.dictionary(fc.constantFrom("email", "username", "password", "email_or_username", "refresh_token", "refreshToken"), fc.jsonValue()).map((d) => JSON.stringify(d)),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes), body, async (route, text) => {
+        const r = await call("POST", route, text);
+        // A random body may happen to be a valid registration; everything else must be a clean 4xx.
+        if (r.status === 200) return;
+        expect(r.status).toBeGreaterThanOrEqual(400);
+        expect(r.status).toBeLessThan(500);
+        expect((r.json as ErrorBody).request_id).toBe(r.headers.get("x-request-id"));
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it("when a REST call fails, then the interceptors log it under the same request id as the response", async () => {
