@@ -119,6 +119,25 @@ describe.skipIf(!haveChromium && process.env.CI !== "true")("browser client (exa
     await page.close();
   });
 
+  it("when /docs is opened, then Swagger UI renders every REST route and asks no other host for anything", async () => {
+    const page = await context.newPage();
+    const foreign: string[] = [];
+    page.on("request", (r) => {
+      if (new URL(r.url()).origin !== api.baseUrl) foreign.push(r.url());
+    });
+    const consoleErrors: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(m.text());
+    });
+    await page.goto(`${api.baseUrl}/docs`);
+    await expect.poll(() => page.locator(".opblock").count(), { timeout: 15_000 }).toBe(5);
+    const paths = await page.locator(".opblock-summary-path").allTextContents();
+    expect(paths.map((p) => p.replace(/\u200b/g, "")).sort()).toEqual(["/auth/login", "/auth/logout", "/auth/refresh", "/auth/register", "/users/me"]);
+    expect(foreign).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+
   it("when the page comes from an origin not in CORS_ORIGINS, then the browser blocks the call and nothing is created", async () => {
     const page = await open(`http://127.0.0.1:${web.port}`);
     const u = uniqueUser("webcors");
