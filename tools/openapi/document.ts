@@ -6,6 +6,7 @@ import {
   type DescService,
   getOption,
   hasOption,
+  isMessage,
   type JsonObject,
   type JsonValue,
   ScalarType,
@@ -33,7 +34,7 @@ interface HttpRuleJson {
 const VERBS = ["get", "post", "put", "patch", "delete"] as const;
 
 /** A proto comment as Markdown: the leading space of each line removed. */
-const commentOf = (desc: Exclude<Parameters<typeof getComments>[0], never>): string =>
+const commentOf = (desc: Parameters<typeof getComments>[0]): string =>
   (getComments(desc).leading ?? "")
     .split("\n")
     .map((l) => l.replace(/^ /, "").trimEnd())
@@ -162,7 +163,8 @@ function httpRule(method: DescMethod, http: DescExtension): HttpRuleJson | undef
   if (!hasOption(method, http) || http.fieldKind !== "message") return undefined;
   // The extension is read dynamically from the request's own descriptors, so
   // the generator does not depend on code in gen/ (which buf is rewriting).
-  return toJson(http.message, getOption(method, http) as Parameters<typeof toJson>[1]) as HttpRuleJson;
+  const rule = getOption(method, http);
+  return isMessage(rule, http.message) ? (toJson(http.message, rule) as HttpRuleJson) : undefined;
 }
 
 /**
