@@ -198,3 +198,28 @@ describe("REST routes from the google.api.http annotations", () => {
     expect(line).toMatchObject({ procedure: "auth.v1.AuthService/Login", code: "unauthenticated" });
   });
 });
+
+describe("REST routes and the per-address limits", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ env: { REGISTER_ADDRESS_LIMIT: "2" } });
+  });
+  afterAll(() => server?.close());
+
+  it("when one address registers past REGISTER_ADDRESS_LIMIT over REST, then 429 RATE_LIMITED with Retry-After", async () => {
+    const register = () =>
+      fetch(`${server.baseUrl}/auth/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(uniqueUser("limit")),
+      });
+    expect((await register()).status).toBe(200);
+    expect((await register()).status).toBe(200);
+    const refused = await register();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    const body = (await refused.json()) as ErrorBody;
+    expect(body.error_code).toBe("RATE_LIMITED");
+    expect(body.request_id).toBe(refused.headers.get("x-request-id"));
+  });
+});
