@@ -233,3 +233,21 @@ describe("counters shared through Redis (RATE_LIMIT_STORE=redis)", () => {
     expect((await loginFrom(cb, addressNo(13), ghost, "bad-password-3")).reason).toBe("RATE_LIMITED");
   });
 });
+
+describe("a shared store that does not answer", () => {
+  it("when Redis is unreachable, then the service still starts and limits each replica from memory", async () => {
+    const server = await startServer({
+      env: { ...BEHIND_PROXY, RATE_LIMIT_STORE: "redis", REDIS_URL: "redis://127.0.0.1:1", LOGIN_ACCOUNT_FREE_FAILURES: "2", LOGIN_ACCOUNT_MAX_FAILURES: "2" },
+    });
+    try {
+      const client = authClient(connectTransport(server.baseUrl));
+      const ghost = uniqueUser().username;
+      const results = [];
+      for (let i = 0; i < 3; i++) results.push((await loginFrom(client, addressNo(40 + i), ghost, "bad-password")).reason);
+      expect(results).toEqual(["INVALID_CREDENTIALS", "INVALID_CREDENTIALS", "RATE_LIMITED"]);
+      expect(server.logs.some((l) => l.message === "rate-limit store unreachable at start; counting per replica until it answers")).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+});
