@@ -3,24 +3,45 @@ import type pg from "pg";
 const isReadTimeout = (e: unknown): boolean => e instanceof Error && e.message === "Query read timeout";
 
 /**
- * pg's `query_timeout` rejects a query that gets no answer, but leaves the
- * connection in the pool with that query still pending: every later query
- * on it waits behind it and times out too. A server that accepts connections
- * and never answers would so poison the whole pool for good. Ending the
- * client the moment one of its queries times out makes the pool drop it when
- * it comes back (a client that is ending is never reused) and open a fresh
- * connection next time, so the service recovers by itself once the database
- * answers again.
+ * A dead client still checked out this long after its socket closed has been
+ * forgotten by whoever holds it (see below); every normal holder releases it
+ * within a few microtasks of its query failing.
+ */
+const LEAK_GRACE_MS = 1000;
+
+/**
+ * Keeps a PostgreSQL outage from poisoning the pool for good.
+ *
+ * 1. pg's `query_timeout` rejects a query that gets no answer but leaves the
+ *    connection in the pool with the query pending, so every later query on
+ *    it waits and times out too (a server that accepts and never answers).
+ *    On such a timeout the socket is destroyed: the client becomes unusable
+ *    and the pool drops it on release.
+ * 2. kysely 0.29 (under MikroORM) never releases a connection whose `begin`,
+ *    `commit` or `rollback` failed, so each failed transaction during an
+ *    outage would keep one pool slot forever, until none were left. A client
+ *    whose connection has ended and that is still checked out after a grace
+ *    period is handed back to the pool with an error, which discards it.
  */
 export function evictHungConnections(pool: pg.Pool): void {
+  const checkedOut = new Set<pg.PoolClient>();
+  pool.on("acquire", (client) => checkedOut.add(client));
+  pool.on("release", (_err, client) => checkedOut.delete(client));
+
   pool.on("connect", (client) => {
+    client.once("end", () => {
+      setTimeout(() => {
+        if (!checkedOut.delete(client)) return;
+        client.release(new Error("connection lost while checked out"));
+      }, LEAK_GRACE_MS).unref();
+    });
+
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     const evicting = (...args: unknown[]): unknown => {
       const result = query(...args);
       if (!(result instanceof Promise)) return result;
       return result.catch((e: unknown) => {
-        // end() destroys the socket at once when a query is pending.
-        if (isReadTimeout(e)) void client.end().catch(() => undefined);
+        if (isReadTimeout(e)) client.connection.stream.destroy();
         throw e;
       });
     };
