@@ -7,6 +7,8 @@ export interface BenchOptions extends ScenarioSettings {
   readonly repeat: number;
   /** Run the PostgreSQL rows: "auto" when the server answers. */
   readonly postgres: boolean | "auto";
+  /** Only the cheap-RPC rows or only the bcrypt-bound rows (for quick iterations); both by default. */
+  readonly only?: "cheap" | "hash";
   /** Progress lines (to stderr by default). */
   readonly progress?: (line: string) => void;
 }
@@ -37,6 +39,7 @@ export const defaultOptions = (env: NodeJS.ProcessEnv = process.env): BenchOptio
   // Twice the hashes that can run at once: the queue never runs dry, and no call waits long.
   hashConnections: Number(env.BENCH_HASH_CONNECTIONS ?? 2 * availableParallelism() + 2),
   postgres: env.BENCH_PG === "0" ? false : env.BENCH_PG === "1" ? true : "auto",
+  only: env.BENCH_ONLY === "cheap" || env.BENCH_ONLY === "hash" ? env.BENCH_ONLY : undefined,
 });
 
 /**
@@ -64,9 +67,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
         const service = await startService(main, { databaseUrl: db.url, env });
         try {
           if (kind === "sqlite") {
-            rows.push(...(await cheapRows(service.port, opts, "refresh-sqlite", true)));
-            rows.push(...(await hashRows(service.port, opts)));
-          } else {
+            if (opts.only !== "hash") rows.push(...(await cheapRows(service.port, opts, "refresh-sqlite", true)));
+            if (opts.only !== "cheap") rows.push(...(await hashRows(service.port, opts)));
+          } else if (opts.only !== "hash") {
             rows.push(...(await cheapRows(service.port, opts, "refresh-postgresql", false)));
           }
           processes.push({ database: kind, startupMs: service.startupMs, rssMiB: service.rssMiB() });

@@ -3,6 +3,7 @@
  *
  *   BENCH_DURATION=6   seconds per scenario      BENCH_REPEAT=3   repetitions (median reported)
  *   BENCH_PG=auto|0|1  PostgreSQL rows           BENCH_BCRYPT_ROUNDS=12
+ *   BENCH_ONLY=cheap|hash  a subset, for quick iterations
  *   --out FILE         also write the report (e.g. bench/RESULTS.md's table)
  */
 import { writeFile } from "node:fs/promises";
@@ -16,7 +17,7 @@ const out = outIndex >= 0 ? args[outIndex + 1] : undefined;
 const startedAt = new Date();
 const t0 = performance.now();
 const run = await runBench(defaultOptions());
-const vars = ["BENCH_DURATION", "BENCH_REPEAT", "BENCH_PG", "BENCH_BCRYPT_ROUNDS"].flatMap((k) => (process.env[k] ? [`${k}=${process.env[k]}`] : []));
+const vars = ["BENCH_DURATION", "BENCH_REPEAT", "BENCH_PG", "BENCH_BCRYPT_ROUNDS", "BENCH_ONLY"].flatMap((k) => (process.env[k] ? [`${k}=${process.env[k]}`] : []));
 const command = [...vars, "npm run bench"].join(" ");
 const report = renderReport(run, command, startedAt, (performance.now() - t0) / 1000);
 process.stdout.write(`${report}\n`);

@@ -11,7 +11,28 @@ import type { Orm } from "./orm.js";
  * never share state.
  */
 
-const toUser = (u: UserEntity): User => ({
+/**
+ * The hot read paths (GetCurrentUser, Refresh) read plain rows through a
+ * query builder instead of findOne: no managed entity, no identity map, no
+ * populate machinery. Measured at about half the CPU per query (bench/).
+ */
+type UserRow = Pick<UserEntity, "id" | "email" | "username" | "isActive" | "createdAt" | "updatedAt" | "lastLoginAt">;
+interface SessionRow {
+  id: string;
+  user: string;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt?: Date | null;
+}
+interface RefreshTokenRow {
+  tokenHash: string;
+  session: string;
+  expiresAt: Date;
+  rotatedAt?: Date | null;
+  successor?: string | null;
+}
+
+const toUser = (u: UserRow): User => ({
   id: u.id,
   email: u.email,
   username: u.username,
@@ -61,7 +82,7 @@ export function createUserRepository(orm: Orm): UserRepository {
     },
 
     async findById(id: string) {
-      const found = await em().findOne(UserEntity, { id });
+      const found = await em().createQueryBuilder(UserEntity).where({ id }).limit(1).execute<UserRow | undefined>("get");
       return found ? toUser(found) : null;
     },
 
@@ -102,17 +123,20 @@ export function createSessionRepository(orm: Orm): SessionRepository {
     },
 
     async findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null> {
-      const t = await em().findOne(RefreshTokenEntity, { tokenHash }, { populate: ["session"] });
+      const fork = em();
+      const t = await fork.createQueryBuilder(RefreshTokenEntity).where({ tokenHash }).limit(1).execute<RefreshTokenRow | undefined>("get");
       if (!t) return null;
+      const s = await fork.createQueryBuilder(SessionEntity).where({ id: t.session }).limit(1).execute<SessionRow | undefined>("get");
+      if (!s) return null;
       return {
         tokenHash: t.tokenHash,
-        sessionId: t.session.id,
-        userId: t.session.user.id,
+        sessionId: s.id,
+        userId: s.user,
         expiresAt: t.expiresAt,
         rotatedAt: t.rotatedAt ?? null,
         successor: t.successor ?? null,
-        sessionExpiresAt: t.session.expiresAt,
-        sessionRevokedAt: t.session.revokedAt ?? null,
+        sessionExpiresAt: s.expiresAt,
+        sessionRevokedAt: s.revokedAt ?? null,
       };
     },
 
@@ -126,7 +150,12 @@ export function createSessionRepository(orm: Orm): SessionRepository {
           { rotatedAt: r.at, successor: r.successor },
         );
         if (changed !== 1) return false;
-        const old = await tx.findOneOrFail(RefreshTokenEntity, { tokenHash: r.oldTokenHash });
+        const old = await tx
+          .createQueryBuilder(RefreshTokenEntity)
+          .select(["session"])
+          .where({ tokenHash: r.oldTokenHash })
+          .execute<Pick<RefreshTokenRow, "session"> | undefined>("get");
+        if (!old) return false;
         await tx.insert(RefreshTokenEntity, {
           tokenHash: r.newTokenHash,
           session: old.session,
@@ -138,8 +167,8 @@ export function createSessionRepository(orm: Orm): SessionRepository {
     },
 
     async findSession(id: string) {
-      const s = await em().findOne(SessionEntity, { id });
-      return s ? toSession(s) : null;
+      const s = await em().createQueryBuilder(SessionEntity).where({ id }).limit(1).execute<SessionRow | undefined>("get");
+      return s ? { id: s.id, userId: s.user, createdAt: s.createdAt, expiresAt: s.expiresAt, revokedAt: s.revokedAt ?? null } : null;
     },
 
     async revoke(sessionId: string, at: Date) {
