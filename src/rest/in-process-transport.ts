@@ -10,7 +10,9 @@ import { CALL_CONTEXT, currentCall } from "../transport/call-context.js";
 export function createInProcessTransport(routes: (router: ConnectRouter) => void, interceptors: readonly Interceptor[]): Transport {
   const restoreCallContext: Interceptor = (next) => (req) => {
     const call = currentCall();
-    if (call !== undefined && req.contextValues.get(CALL_CONTEXT) === undefined) req.contextValues.set(CALL_CONTEXT, call);
+    if (call !== undefined && req.contextValues.get(CALL_CONTEXT) === undefined) {
+      req.contextValues.set(CALL_CONTEXT, { ...call, protocol: "rest" });
+    }
     return next(req);
   };
   return createRouterTransport(routes, { router: { interceptors: [restoreCallContext, ...interceptors] } });

@@ -13,6 +13,8 @@ export interface CallContext {
   /** The client address: the socket peer, or x-forwarded-for from a trusted proxy. */
   readonly clientAddress: string;
   readonly startedAt: number;
+  /** Set for calls that arrived through a REST route rather than an RPC protocol. */
+  readonly protocol?: "rest";
 }
 
 export const callStorage = new AsyncLocalStorage<CallContext>();

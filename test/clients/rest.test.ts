@@ -195,7 +195,7 @@ describe("REST routes from the google.api.http annotations", () => {
   it("when a REST call fails, then the interceptors log it under the same request id as the response", async () => {
     await call("POST", "/auth/login", { email_or_username: "nobody-here", password: "whatever-123456" }, { "x-request-id": "rest-log-check" });
     const line = server.logs.find((l) => l.message === "rpc" && l.request_id === "rest-log-check");
-    expect(line).toMatchObject({ procedure: "auth.v1.AuthService/Login", code: "unauthenticated" });
+    expect(line).toMatchObject({ procedure: "auth.v1.AuthService/Login", code: "unauthenticated", protocol: "rest" });
   });
 });
 

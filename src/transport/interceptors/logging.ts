@@ -26,7 +26,7 @@ export function createLoggingInterceptor(logger: Logger, onDone?: (procedure: st
       onDone?.(procedure, code, ms / 1000);
       logger.log(QUIET_SERVICES.has(req.service.typeName) ? "debug" : "info", "rpc", {
         procedure,
-        protocol: protocolOf(req.header.get("content-type")),
+        protocol: ctx?.protocol ?? protocolOf(req.header.get("content-type")),
         code,
         duration_ms: Math.round(ms * 100) / 100,
         peer: ctx?.clientAddress,
