@@ -40,8 +40,9 @@ export function registerReflection(router: ConnectRouter, services: readonly Des
 function createAnswerer(services: readonly DescService[]): (query: ReflectionQuery) => ReflectionAnswer {
   const files = new Map<string, DescFile>();
   const collect = (file: DescFile) => {
-    if (files.has(file.name)) return;
-    files.set(file.name, file);
+    // file.name drops the ".proto" suffix; clients ask by the full path.
+    if (files.has(file.proto.name)) return;
+    files.set(file.proto.name, file);
     for (const dep of file.dependencies) collect(dep);
   };
   for (const s of services) collect(s.file);
