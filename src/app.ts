@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AuthService as AuthServiceDesc } from "../gen/auth/v1/auth_pb.js";
@@ -17,7 +16,7 @@ import { type AuthService, createAuthService } from "./domain/auth-service.js";
 import { type AuthEvents, combineEvents } from "./domain/events.js";
 import { type Clock, systemClock } from "./domain/ports.js";
 import { createLogger, type Logger } from "./logger.js";
-import { createBcryptHasher } from "./passwords/bcrypt-hasher.js";
+import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
 import { loadPasswordBlocklist } from "./passwords/blocklist.js";
 import { createAbuseGuard } from "./rate-limit/abuse-guard.js";
 import { openLimiterStore } from "./rate-limit/stores.js";
@@ -93,7 +92,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         dataDir: config.dataDir,
         allowGenerate: config.env !== "production",
       }),
-      passwords.hash(randomBytes(32).toString("base64url")),
+      unmatchableHash(config.password.bcryptRounds),
     ]);
   } catch (e) {
     await orm.close(true);

@@ -1,5 +1,3 @@
-import { MikroORM as PostgresORM } from "@mikro-orm/postgresql";
-import { MikroORM as SqliteORM } from "@mikro-orm/sqlite";
 import type { MikroORM } from "@mikro-orm/core";
 import { Migrator } from "@mikro-orm/migrations";
 import type { AbstractSqlDriver, SqlEntityManager } from "@mikro-orm/sqlite";
@@ -36,6 +34,9 @@ export async function createOrm(db: DatabaseConfig, opts: OrmOptions = {}): Prom
   };
   if (db.kind === "sqlite") {
     if (db.path !== ":memory:") await mkdir(dirname(db.path), { recursive: true });
+    // Each driver is loaded only when chosen: the other one's module graph
+    // (pg or better-sqlite3, and its dialect) costs start-up time and memory.
+    const { MikroORM: SqliteORM } = await import("@mikro-orm/sqlite");
     const orm = await SqliteORM.init({
       ...common,
       dbName: db.path,
@@ -49,6 +50,7 @@ export async function createOrm(db: DatabaseConfig, opts: OrmOptions = {}): Prom
     await conn.execute("pragma synchronous = normal");
     return orm as unknown as Orm;
   }
+  const { MikroORM: PostgresORM } = await import("@mikro-orm/postgresql");
   const orm = await PostgresORM.init({
     ...common,
     clientUrl: db.url,
