@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { authClient, connectTransport, type AuthClient } from "../helpers/clients.js";
@@ -174,6 +175,10 @@ describe.skipIf(!pgOk)("PostgreSQL behind a proxy that fails", () => {
       await waitFor("watch reports SERVING again", () => watch.statuses.at(-1) === Status.SERVING);
       expect(watch.statuses[0]).toBe(Status.SERVING);
       watch.stop();
+      // No connection stays checked out for good (a failed transaction start
+      // used to keep its connection forever, until the pool ran dry).
+      const pool = await (server.app.orm.em.getConnection() as unknown as { getNativeClient(): Promise<pg.Pool> }).getNativeClient();
+      await waitFor("every pooled connection back or gone", () => pool.totalCount === pool.idleCount, 5_000);
     },
     60_000,
   );
