@@ -1,9 +1,5 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import {
-  type Health,
-  type HealthCheckRequest,
-  HealthCheckResponse_ServingStatus as Status,
-} from "../../gen/grpc/health/v1/health_pb.js";
+import { type Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
 import type { HealthMonitor } from "./health-monitor.js";
 
 const statusOf = (serving: boolean) => (serving ? Status.SERVING : Status.NOT_SERVING);
@@ -26,11 +22,11 @@ export function createHealthHandlers(monitor: HealthMonitor, services: readonly 
       const status = statusOf(monitor.serving);
       return { statuses: Object.fromEntries([...known].map((name) => [name, { status }])) };
     },
-    watch: (req, ctx) => watch(monitor, known.has(req.service), req, ctx),
+    watch: (req, ctx) => watch(monitor, known.has(req.service), ctx),
   };
 }
 
-async function* watch(monitor: HealthMonitor, known: boolean, _req: HealthCheckRequest, ctx: HandlerContext) {
+async function* watch(monitor: HealthMonitor, known: boolean, ctx: HandlerContext) {
   const changes: boolean[] = [];
   let wake: (() => void) | undefined;
   const unsubscribe = monitor.subscribe((serving) => {
