@@ -28,6 +28,7 @@ export function reasonForCode(code: Code): ErrorReason {
     case Code.OutOfRange:
     case Code.FailedPrecondition:
     case Code.Unimplemented:
+    case Code.NotFound: // e.g. a health check for a service this server does not have
       return "VALIDATION_ERROR";
     case Code.Unauthenticated:
       return "INVALID_TOKEN";

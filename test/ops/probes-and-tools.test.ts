@@ -8,6 +8,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { ServerReflection, type ServerReflectionResponse } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authClient, connectTransport, grpcJsCall, grpcJsClient, grpcTransport } from "../helpers/clients.js";
+import { grpcJsFailure } from "../helpers/errors.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
 import { healthClient, metricValue, Status, watchHealth, waitFor } from "./support.js";
 
@@ -43,6 +44,7 @@ describe("operations surface", () => {
         }
         const unknown = await grpcJsCall(client, "Check", { service: "no.such.Service" });
         expect(unknown.error?.code).toBe(grpc.status.NOT_FOUND);
+        expect(grpcJsFailure(unknown.error).reason).toBe("VALIDATION_ERROR");
         const list = await grpcJsCall<{ statuses: Record<string, { status: string }> }>(client, "List", {});
         expect(list.response?.statuses).toEqual({ "": { status: "SERVING" }, "auth.v1.AuthService": { status: "SERVING" } });
       } finally {
