@@ -38,7 +38,15 @@ function reshape(reason: unknown, context: HandlerContext): void {
         ...wireError("VALIDATION_ERROR", "malformed request"),
         violations: [{ field: "body", description: `is not a valid ${context.method.input.typeName} message` }],
       }
-    : reason.code === Code.Internal || reason.code === Code.Unknown
+    : reason.code === Code.ResourceExhausted
+      ? // The runtime's only RESOURCE_EXHAUSTED is a body over MAX_BODY_BYTES: keep gRPC's
+        // conventional code, but the reason must not invite a retry as RATE_LIMITED would.
+        {
+          ...wireError("VALIDATION_ERROR", "request body is too large"),
+          code: Code.ResourceExhausted,
+          violations: [{ field: "body", description: "is larger than the server accepts" }],
+        }
+      : reason.code === Code.Internal || reason.code === Code.Unknown
       ? wireError("INTERNAL_ERROR", "internal error")
       : { ...wireError(reasonForCode(reason.code), reason.rawMessage), code: reason.code };
   const shaped = toConnectError(wire, context.values.get(CALL_CONTEXT)?.requestId ?? "");
