@@ -52,6 +52,17 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * The node options of `npm start` (package.json), so that the benchmark runs
+ * the service exactly as it is deployed; BENCH_NODE_OPTIONS overrides them.
+ */
+export function startNodeOptions(): string[] {
+  if (process.env.BENCH_NODE_OPTIONS !== undefined) return process.env.BENCH_NODE_OPTIONS.split(" ").filter(Boolean);
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts?: Record<string, string> };
+  const words = (pkg.scripts?.start ?? "").split(/\s+/);
+  return words[0] === "node" ? words.slice(1).filter((w) => w.startsWith("--")) : [];
+}
+
 /** Settings of every benchmarked service: production mode, loopback only, no rate limits. */
 const BASE_ENV = {
   NODE_ENV: "production",
@@ -78,7 +89,7 @@ export async function startService(
   const logFd = openSync(logPath, "a");
   const { privateKey } = generateKeyPairSync("ed25519");
   const started = performance.now();
-  const child: ChildProcess = spawn(NODE, [...(opts.nodeArgs ?? []), main], {
+  const child: ChildProcess = spawn(NODE, [...startNodeOptions(), ...(opts.nodeArgs ?? []), main], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? "",
