@@ -14,10 +14,13 @@ export interface HttpLoad {
   readonly path: string;
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
-  /** Builds each request's body (register's unique users, refresh's token chain). */
-  readonly nextBody?: () => unknown;
+  /**
+   * Builds each request's body (register's unique users, refresh's token
+   * chain). `call` is per request: what nextBody puts there, onAnswer sees.
+   */
+  readonly nextBody?: (call: Record<string, unknown>) => unknown;
   /** Sees every answer (refresh feeds the returned token back). */
-  readonly onAnswer?: (status: number, body: string) => void;
+  readonly onAnswer?: (status: number, body: string, call: Record<string, unknown>) => void;
 }
 
 const JSON_HEADERS = { "content-type": "application/json", "connect-protocol-version": "1" };
@@ -40,8 +43,10 @@ export async function runHttpLoad(load: HttpLoad): Promise<Measurement> {
               method: "POST",
               path: load.path,
               headers,
-              ...(nextBody ? { setupRequest: (req) => ({ ...req, body: JSON.stringify(nextBody()) }) } : {}),
-              ...(onAnswer ? { onResponse: (status: number, body: string) => onAnswer(status, body) } : {}),
+              ...(nextBody ? { setupRequest: (req, call) => ({ ...req, body: JSON.stringify(nextBody(call as Record<string, unknown>)) }) } : {}),
+              ...(onAnswer
+                ? { onResponse: (status: number, body: string, call: object) => onAnswer(status, body, call as Record<string, unknown>) }
+                : {}),
             },
           ],
         }

@@ -60,6 +60,36 @@ export async function registerUsers(port: number, n: number, tag: string): Promi
 
 const uniqueTag = () => `b${randomBytes(4).toString("hex")}`;
 
+/**
+ * Runs the loads in turn, in `slices` rounds of durationS/slices each
+ * (A B C A B C ...), so that a burst of other work on a shared machine
+ * falls on every load alike instead of on one of them: the ratios stay
+ * comparable even when the absolute numbers move.
+ */
+async function interleaved(loads: ReadonlyArray<(durationS: number) => Promise<Measurement>>, durationS: number, slices: number): Promise<Measurement[]> {
+  const parts: Measurement[][] = loads.map(() => []);
+  const n = Math.max(1, Math.min(slices, Math.floor(durationS)));
+  for (let i = 0; i < n; i++) {
+    for (const [j, load] of loads.entries()) parts[j]?.push(await load(durationS / n));
+  }
+  return parts.map(combine);
+}
+
+/** Slices of one load as one measurement: rates add up over time; p50 weighted, p99 the worst slice's. */
+function combine(ms: readonly Measurement[]): Measurement {
+  const requests = ms.reduce((s, m) => s + m.requests, 0);
+  const seconds = ms.reduce((s, m) => s + (m.rps > 0 ? m.requests / m.rps : 0), 0);
+  return {
+    rps: seconds > 0 ? requests / seconds : 0,
+    p50: requests > 0 ? ms.reduce((s, m) => s + m.p50 * m.requests, 0) / requests : Number.NaN,
+    p99: Math.max(...ms.map((m) => m.p99)),
+    errors: ms.reduce((s, m) => s + m.errors, 0),
+    requests,
+  };
+}
+
+const SLICES = 3;
+
 /** Echo, GetCurrentUser and Refresh side by side on one server (cheap RPCs; the DB and Connect matter). */
 export async function cheapRows(port: number, s: ScenarioSettings, refreshRow: "refresh-sqlite" | "refresh-postgresql", withAll: boolean): Promise<RowSample[]> {
   const tag = uniqueTag();
@@ -68,44 +98,54 @@ export async function cheapRows(port: number, s: ScenarioSettings, refreshRow: "
   const tokens = await registerUsers(port, s.connections + 4, tag);
   const access = tokens[0]?.accessToken ?? "";
   const pool = tokens.map((t) => t.refreshToken);
+  const connections = s.connections;
 
-  const echo = await runHttpLoad({ port, durationS: s.durationS, connections: s.connections, path: ECHO_PATH, body: { message: "hello" } });
+  const echo = (durationS: number) => runHttpLoad({ port, durationS, connections, path: ECHO_PATH, body: { message: "hello" } });
+  const currentUser = (durationS: number) =>
+    runHttpLoad({ port, durationS, connections, path: `${AUTH}/GetCurrentUser`, headers: { authorization: `Bearer ${access}` } });
+  // A run ends with calls in flight whose answers are never read. Their
+  // tokens go back to the pool: if the server did rotate one, asking again
+  // within the reuse interval returns the same successor, and the chain goes on.
+  const inflight = new Set<string>();
+  const refresh = async (durationS: number) => {
+    const m = await runHttpLoad({
+      port,
+      durationS,
+      connections,
+      path: `${AUTH}/Refresh`,
+      nextBody: (call) => {
+        const token = pool.shift() ?? "";
+        inflight.add(token);
+        call.token = token;
+        return { refreshToken: token };
+      },
+      onAnswer: (status, body, call) => {
+        if (typeof call.token === "string") inflight.delete(call.token);
+        if (status === 200) pool.push((JSON.parse(body) as AuthAnswer).tokens.refreshToken);
+      },
+    });
+    pool.push(...inflight);
+    inflight.clear();
+    return m;
+  };
+
   const rows: RowSample[] = [];
-  if (withAll) {
-    rows.push({ id: "echo-connect", measurement: echo });
-    const currentUser = await runHttpLoad({
-      port,
-      durationS: s.durationS,
-      connections: s.connections,
-      path: `${AUTH}/GetCurrentUser`,
-      headers: { authorization: `Bearer ${access}` },
-    });
-    rows.push({ id: "current-user-connect", measurement: currentUser, ceiling: echo });
+  if (!withAll) {
+    const [e, r] = await interleaved([echo, refresh], s.durationS, SLICES);
+    if (e && r) rows.push({ id: refreshRow, measurement: r, ceiling: e });
+    return rows;
   }
-  const refresh = await runHttpLoad({
-    port,
-    durationS: s.durationS,
-    connections: s.connections,
-    path: `${AUTH}/Refresh`,
-    nextBody: () => ({ refreshToken: pool.shift() ?? "" }),
-    onAnswer: (status, body) => {
-      if (status === 200) pool.push((JSON.parse(body) as AuthAnswer).tokens.refreshToken);
-    },
-  });
-  rows.push({ id: refreshRow, measurement: refresh, ceiling: echo });
-
-  if (withAll) {
-    const grpcEcho = await runGrpcLoad({ port, durationS: s.durationS, concurrency: s.connections, method: ECHO, request: { message: "hello" } });
-    const grpcUser = await runGrpcLoad({
-      port,
-      durationS: s.durationS,
-      concurrency: s.connections,
-      method: GET_CURRENT_USER,
-      request: {},
-      metadata: { authorization: `Bearer ${access}` },
-    });
-    rows.push({ id: "echo-grpc", measurement: grpcEcho }, { id: "current-user-grpc", measurement: grpcUser, ceiling: grpcEcho });
+  const [e, u, r] = await interleaved([echo, currentUser, refresh], s.durationS, SLICES);
+  if (e && u && r) {
+    rows.push({ id: "echo-connect", measurement: e });
+    rows.push({ id: "current-user-connect", measurement: u, ceiling: e });
+    rows.push({ id: refreshRow, measurement: r, ceiling: e });
   }
+  const grpcEcho = (durationS: number) => runGrpcLoad({ port, durationS, concurrency: connections, method: ECHO, request: { message: "hello" } });
+  const grpcUser = (durationS: number) =>
+    runGrpcLoad({ port, durationS, concurrency: connections, method: GET_CURRENT_USER, request: {}, metadata: { authorization: `Bearer ${access}` } });
+  const [ge, gu] = await interleaved([grpcEcho, grpcUser], s.durationS, SLICES);
+  if (ge && gu) rows.push({ id: "echo-grpc", measurement: ge }, { id: "current-user-grpc", measurement: gu, ceiling: ge });
   return rows;
 }
 
