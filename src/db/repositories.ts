@@ -150,15 +150,9 @@ export function createSessionRepository(orm: Orm): SessionRepository {
           { rotatedAt: r.at, successor: r.successor },
         );
         if (changed !== 1) return false;
-        const old = await tx
-          .createQueryBuilder(RefreshTokenEntity)
-          .select(["session"])
-          .where({ tokenHash: r.oldTokenHash })
-          .execute<Pick<RefreshTokenRow, "session"> | undefined>("get");
-        if (!old) return false;
         await tx.insert(RefreshTokenEntity, {
           tokenHash: r.newTokenHash,
-          session: old.session,
+          session: r.sessionId,
           createdAt: r.at,
           expiresAt: r.newExpiresAt,
         });

@@ -249,6 +249,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       };
       const won = await sessions.rotate({
         oldTokenHash: tokenHash,
+        sessionId: record.sessionId,
         newTokenHash: hashRefreshToken(next),
         newExpiresAt: nextExpiresAt,
         successor: sealSuccessor(token, sealed),

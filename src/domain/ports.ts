@@ -29,6 +29,8 @@ export interface NewSession {
 
 export interface Rotation {
   readonly oldTokenHash: string;
+  /** The session both tokens belong to (known from the lookup; saves a query). */
+  readonly sessionId: string;
   readonly newTokenHash: string;
   readonly newExpiresAt: Date;
   /** The new pair sealed for the grace window (see session-service). */
