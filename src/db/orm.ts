@@ -7,6 +7,7 @@ import type { DatabaseConfig } from "../config.js";
 import { entities } from "./entities.js";
 import { postgresqlMigrations, sqliteMigrations } from "./migrations/index.js";
 import { evictHungConnections } from "./pg-hung-connections.js";
+import { cachePreparedStatements } from "./sqlite-statement-cache.js";
 
 /** Either dialect, seen through the SQL driver interface both share. */
 export type Orm = MikroORM<AbstractSqlDriver, SqlEntityManager<AbstractSqlDriver>>;
@@ -48,6 +49,7 @@ export async function createOrm(db: DatabaseConfig, opts: OrmOptions = {}): Prom
     // better-sqlite3 waits for a lock synchronously, blocking the event loop: keep the wait within the call budget.
     await conn.execute(`pragma busy_timeout = ${Math.min(opts.statementTimeoutMs ?? 5000, 5000)}`);
     await conn.execute("pragma synchronous = normal");
+    cachePreparedStatements(await conn.getNativeClient());
     return orm as unknown as Orm;
   }
   const { MikroORM: PostgresORM } = await import("@mikro-orm/postgresql");
