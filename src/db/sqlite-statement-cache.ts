@@ -4,21 +4,23 @@ export interface StatementPreparer {
 }
 
 /**
- * kysely's SQLite driver prepares every statement anew, about a tenth of a
- * Refresh's CPU (bench/profile.ts). The service runs a few dozen distinct
- * statements, so each is prepared once and reused. Sharing is safe because
- * better-sqlite3 runs a statement to completion synchronously and the
- * service never streams rows (a statement being iterated could not be
- * shared); SQLite re-prepares a cached statement itself after a schema change.
+ * kysely's SQLite driver prepares every statement anew. MikroORM inlines
+ * values into the SQL text, so most statements are one-offs, but the
+ * constant ones (begin, commit, savepoints, pragmas) run on every write:
+ * those are prepared once and reused. Statements holding a string literal
+ * are never kept, so per-user queries cannot fill the cache. Sharing is safe
+ * because better-sqlite3 runs a statement to completion synchronously and the
+ * service never streams rows; SQLite re-prepares a kept statement itself
+ * after a schema change.
  */
-export function cachePreparedStatements(db: StatementPreparer, max = 256): void {
+export function cachePreparedStatements(db: StatementPreparer, max = 64): void {
   const prepare = db.prepare.bind(db);
   const cache = new Map<string, unknown>();
   db.prepare = (sql: string) => {
     let statement = cache.get(sql);
     if (statement === undefined) {
       statement = prepare(sql);
-      if (cache.size < max) cache.set(sql, statement);
+      if (cache.size < max && !sql.includes("'")) cache.set(sql, statement);
     }
     return statement;
   };
