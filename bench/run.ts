@@ -4,9 +4,9 @@
  *   BENCH_DURATION=6   seconds per scenario      BENCH_REPEAT=3   repetitions (median reported)
  *   BENCH_PG=auto|0|1  PostgreSQL rows           BENCH_BCRYPT_ROUNDS=12
  *   BENCH_ONLY=cheap|hash  a subset, for quick iterations
- *   --out FILE         also write the report (e.g. bench/RESULTS.md's table)
+ *   --out FILE         also write the report into FILE, between its bench:start/end markers
  */
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { defaultOptions, runBench } from "./harness.js";
 import { renderReport } from "./report.js";
 
@@ -18,7 +18,18 @@ const startedAt = new Date();
 const t0 = performance.now();
 const run = await runBench(defaultOptions());
 const vars = ["BENCH_DURATION", "BENCH_REPEAT", "BENCH_PG", "BENCH_BCRYPT_ROUNDS", "BENCH_ONLY"].flatMap((k) => (process.env[k] ? [`${k}=${process.env[k]}`] : []));
-const command = [...vars, "npm run bench"].join(" ");
+const command = [...vars, "npm run bench", ...(out ? ["--", "--out", out] : [])].join(" ");
 const report = renderReport(run, command, startedAt, (performance.now() - t0) / 1000);
 process.stdout.write(`${report}\n`);
-if (out) await writeFile(out, `${report}\n`);
+if (out) await writeReport(out, report);
+
+/** Replaces what lies between the bench markers of `path` (keeping notes around them), or writes the report alone. */
+async function writeReport(path: string, text: string): Promise<void> {
+  const START = "<!-- bench:start -->";
+  const END = "<!-- bench:end -->";
+  const old = await readFile(path, "utf8").catch(() => "");
+  const from = old.indexOf(START);
+  const to = old.indexOf(END);
+  const next = from >= 0 && to > from ? `${old.slice(0, from + START.length)}\n${text}\n${old.slice(to)}` : `${START}\n${text}\n${END}\n`;
+  await writeFile(path, next);
+}
