@@ -4,6 +4,7 @@ import type { NewSession, NewUser, Rotation, SessionRepository, UserRepository }
 import type { RefreshTokenRecord, Session, User } from "../domain/types.js";
 import { RefreshTokenEntity, SessionEntity, UserEntity } from "./entities.js";
 import type { Orm } from "./orm.js";
+import { createRawReads } from "./raw-rows.js";
 
 /**
  * Repositories over MikroORM. Each call works in its own forked
@@ -52,6 +53,7 @@ const toSession = (s: SessionEntity): Session => ({
 
 export function createUserRepository(orm: Orm): UserRepository {
   const em = () => orm.em.fork();
+  const raw = createRawReads(orm);
   return {
     async create(user: NewUser) {
       const fork = em();
@@ -81,10 +83,7 @@ export function createUserRepository(orm: Orm): UserRepository {
       return found ? { user: toUser(found), passwordHash: found.passwordHash } : null;
     },
 
-    async findById(id: string) {
-      const found = await em().createQueryBuilder(UserEntity).where({ id }).limit(1).execute<UserRow | undefined>("get");
-      return found ? toUser(found) : null;
-    },
+    findById: (id: string) => raw.userById(id),
 
     async recordLogin(id: string, at: Date) {
       const fork = em();
@@ -106,6 +105,7 @@ export function createUserRepository(orm: Orm): UserRepository {
 
 export function createSessionRepository(orm: Orm): SessionRepository {
   const em = () => orm.em.fork();
+  const raw = createRawReads(orm);
   return {
     async create(s: NewSession) {
       const fork = em();
@@ -160,10 +160,7 @@ export function createSessionRepository(orm: Orm): SessionRepository {
       });
     },
 
-    async findSession(id: string) {
-      const s = await em().createQueryBuilder(SessionEntity).where({ id }).limit(1).execute<SessionRow | undefined>("get");
-      return s ? { id: s.id, userId: s.user, createdAt: s.createdAt, expiresAt: s.expiresAt, revokedAt: s.revokedAt ?? null } : null;
-    },
+    findSession: (id: string) => raw.sessionById(id),
 
     async revoke(sessionId: string, at: Date) {
       await em().nativeUpdate(SessionEntity, { id: sessionId, revokedAt: null }, { revokedAt: at });
