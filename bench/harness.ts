@@ -18,6 +18,7 @@ export interface ProcessSample {
   readonly database: "sqlite" | "postgresql";
   readonly startupMs: number;
   readonly rssMiB: number;
+  readonly peakRssMiB: number;
 }
 
 export interface Repetition {
@@ -72,7 +73,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
           } else if (opts.only !== "hash") {
             rows.push(...(await cheapRows(service.port, opts, "refresh-postgresql", false)));
           }
-          processes.push({ database: kind, startupMs: service.startupMs, rssMiB: service.rssMiB() });
+          processes.push({ database: kind, startupMs: service.startupMs, rssMiB: service.rssMiB(), peakRssMiB: service.peakRssMiB() });
         } catch (e) {
           say(`bench: service log tail:\n${service.log().slice(-3000)}`);
           throw e;

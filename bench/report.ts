@@ -58,10 +58,13 @@ export function summarize(run: BenchRun): ReportRow[] {
     const rss = ps.map((p) => p.rssMiB);
     out.push({ scenario: `Start to SERVING (${db})`, value: median(start), spread: spread(start), goal: `≤ ${START_GOAL_MS} ms`, met: median(start) <= START_GOAL_MS });
     out.push({ scenario: `Resident memory at the end (${db})`, value: median(rss), spread: spread(rss), goal: `≤ ${RSS_GOAL_MIB} MiB`, met: median(rss) <= RSS_GOAL_MIB });
+    const peak = ps.map((p) => p.peakRssMiB);
+    out.push({ scenario: `Peak resident memory (${db})`, value: median(peak), spread: spread(peak), goal: "" });
   }
   return out;
 }
 
+const isMemory = (r: ReportRow) => r.scenario.includes("resident memory") || r.scenario.startsWith("Resident");
 const num = (v: number | undefined, digits = 0) => (v === undefined || Number.isNaN(v) ? "" : v.toFixed(digits));
 const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "" : v < 10 ? v.toFixed(1) : v.toFixed(0));
 
@@ -75,9 +78,9 @@ export function renderTable(rows: readonly ReportRow[]): string {
     const isValue = r.value !== undefined;
     const isRatio = r.ratio !== undefined;
     const isLatency = r.goal.startsWith("p99");
-    const digits = isRatio ? 2 : isLatency ? 1 : isValue && r.scenario.startsWith("Resident") ? 0 : 0;
-    const spreadText = `${num(r.spread.min, digits)}–${num(r.spread.max, digits)}${isValue ? (r.scenario.startsWith("Resident") ? " MiB" : " ms") : isLatency ? " ms (p99)" : isRatio ? "" : " req/s"}`;
-    const rps = isValue ? (r.scenario.startsWith("Resident") ? `${num(r.value)} MiB` : `${num(r.value)} ms`) : num(r.rps, r.rps !== undefined && r.rps < 100 ? 1 : 0);
+    const digits = isRatio ? 2 : isLatency ? 1 : 0;
+    const spreadText = `${num(r.spread.min, digits)}–${num(r.spread.max, digits)}${isValue ? (isMemory(r) ? " MiB" : " ms") : isLatency ? " ms (p99)" : isRatio ? "" : " req/s"}`;
+    const rps = isValue ? (isMemory(r) ? `${num(r.value)} MiB` : `${num(r.value)} ms`) : num(r.rps, r.rps !== undefined && r.rps < 100 ? 1 : 0);
     lines.push(
       `| ${r.scenario} | ${rps} | ${ms(r.p50)} | ${ms(r.p99)} | ${num(r.errors)} | ${num(r.ceilingRps, r.ceilingRps !== undefined && r.ceilingRps < 100 ? 1 : 0)} | ${num(r.ratio, 2)} | ${spreadText} | ${r.goal} | ${r.met === undefined ? "" : r.met ? "yes" : "**no**"} |`,
     );

@@ -47,6 +47,8 @@ export interface ServiceProcess {
   readonly startupMs: number;
   /** Resident set size now, in MiB (Linux /proc). */
   rssMiB(): number;
+  /** The largest resident set size so far (VmHWM), in MiB. */
+  peakRssMiB(): number;
   /** The service's log, for diagnosing errors. */
   log(): string;
   stop(): Promise<void>;
@@ -144,11 +146,14 @@ export async function startService(
     port,
     pid,
     startupMs,
-    rssMiB() {
-      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      return m?.[1] ? Number(m[1]) / 1024 : Number.NaN;
-    },
+    rssMiB: () => statusMiB(pid, "VmRSS"),
+    peakRssMiB: () => statusMiB(pid, "VmHWM"),
     log,
     stop,
   };
+}
+
+function statusMiB(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m?.[1] ? Number(m[1]) / 1024 : Number.NaN;
 }
