@@ -4,7 +4,7 @@ import type { NewSession, NewUser, Rotation, SessionRepository, UserRepository }
 import type { RefreshTokenRecord, Session, User } from "../domain/types.js";
 import { RefreshTokenEntity, SessionEntity, UserEntity } from "./entities.js";
 import type { Orm } from "./orm.js";
-import { createRawReads } from "./raw-rows.js";
+import { createRawSql } from "./raw-rows.js";
 
 /**
  * Repositories over MikroORM. Each call works in its own forked
@@ -38,7 +38,7 @@ const toSession = (s: SessionEntity): Session => ({
 
 export function createUserRepository(orm: Orm): UserRepository {
   const em = () => orm.em.fork();
-  const raw = createRawReads(orm);
+  const raw = createRawSql(orm);
   return {
     async create(user: NewUser) {
       const fork = em();
@@ -90,7 +90,7 @@ export function createUserRepository(orm: Orm): UserRepository {
 
 export function createSessionRepository(orm: Orm): SessionRepository {
   const em = () => orm.em.fork();
-  const raw = createRawReads(orm);
+  const raw = createRawSql(orm);
   return {
     async create(s: NewSession) {
       const fork = em();
@@ -109,25 +109,7 @@ export function createSessionRepository(orm: Orm): SessionRepository {
 
     findRefreshToken: (tokenHash: string): Promise<RefreshTokenRecord | null> => raw.refreshToken(tokenHash),
 
-    async rotate(r: Rotation) {
-      return em().transactional(async (tx) => {
-        // The conditional update is the gate: of concurrent rotations of one
-        // token, exactly one sees a row to change.
-        const changed = await tx.nativeUpdate(
-          RefreshTokenEntity,
-          { tokenHash: r.oldTokenHash, rotatedAt: null },
-          { rotatedAt: r.at, successor: r.successor },
-        );
-        if (changed !== 1) return false;
-        await tx.insert(RefreshTokenEntity, {
-          tokenHash: r.newTokenHash,
-          session: r.sessionId,
-          createdAt: r.at,
-          expiresAt: r.newExpiresAt,
-        });
-        return true;
-      });
-    },
+    rotate: (r: Rotation) => raw.rotate(r),
 
     findSession: (id: string) => raw.sessionById(id),
 
