@@ -21,21 +21,43 @@ export function createRawSql(orm: Orm) {
   const one = (sql: string, params: readonly unknown[]) =>
     orm.em.getConnection().execute<RawRow>(sql, params, "get") as Promise<RawRow | undefined>;
 
+  const user = (r: RawRow): User => ({
+    id: String(r.id),
+    email: String(r.email),
+    username: String(r.username),
+    isActive: r.is_active === true || r.is_active === 1,
+    createdAt: date(r.created_at),
+    updatedAt: date(r.updated_at),
+    lastLoginAt: dateOrNull(r.last_login_at),
+  });
+
   return {
     async userById(id: string): Promise<User | null> {
       const r = await one(
         "select id, email, username, is_active, created_at, updated_at, last_login_at from users where id = ?",
         [id],
       );
+      return r ? user(r) : null;
+    },
+
+    /** GetCurrentUser's one read: the session and its user. */
+    async sessionWithUser(id: string): Promise<{ session: Session; user: User } | null> {
+      const r = await one(
+        "select s.id as session_id, s.created_at as session_created_at, s.expires_at as session_expires_at," +
+          " s.revoked_at as session_revoked_at, u.id, u.email, u.username, u.is_active, u.created_at, u.updated_at," +
+          " u.last_login_at from sessions s join users u on u.id = s.user_id where s.id = ?",
+        [id],
+      );
       if (!r) return null;
       return {
-        id: String(r.id),
-        email: String(r.email),
-        username: String(r.username),
-        isActive: r.is_active === true || r.is_active === 1,
-        createdAt: date(r.created_at),
-        updatedAt: date(r.updated_at),
-        lastLoginAt: dateOrNull(r.last_login_at),
+        session: {
+          id: String(r.session_id),
+          userId: String(r.id),
+          createdAt: date(r.session_created_at),
+          expiresAt: date(r.session_expires_at),
+          revokedAt: dateOrNull(r.session_revoked_at),
+        },
+        user: user(r),
       };
     },
 

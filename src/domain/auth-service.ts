@@ -281,8 +281,10 @@ export function createAuthService(deps: AuthServiceDeps) {
     async currentUser(accessToken: string | null): Promise<User> {
       if (!accessToken) throw invalidToken("access token");
       const claims = await accessTokens.verify(accessToken);
-      const [session, user] = await Promise.all([sessions.findSession(claims.sessionId), users.findById(claims.userId)]);
-      if (!session || !user || session.userId !== user.id) throw invalidToken("access token");
+      const { session, user } = sessions.findSessionWithUser
+        ? ((await sessions.findSessionWithUser(claims.sessionId)) ?? { session: null, user: null })
+        : await Promise.all([sessions.findSession(claims.sessionId), users.findById(claims.userId)]).then(([s, u]) => ({ session: s, user: u }));
+      if (!session || !user || session.userId !== user.id || user.id !== claims.userId) throw invalidToken("access token");
       if (!user.isActive) throw userInactive();
       if (session.revokedAt) throw tokenRevoked();
       if (+session.expiresAt <= +clock.now()) throw tokenExpired();
