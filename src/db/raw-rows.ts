@@ -4,6 +4,13 @@ import type { Orm } from "./orm.js";
 
 type RawRow = Record<string, unknown>;
 
+/** The part of better-sqlite3's Database used here. */
+interface SqliteClient {
+  prepare(sql: string): { get(...params: unknown[]): unknown };
+}
+const isSqliteClient = (c: unknown): c is SqliteClient =>
+  typeof c === "object" && c !== null && "prepare" in c && "pragma" in c;
+
 /**
  * The queries of every GetCurrentUser and Refresh, in plain SQL on the
  * connection: no query builder, no entity manager, no unit of work. Per
@@ -21,6 +28,26 @@ export function createRawSql(orm: Orm) {
   const one = (sql: string, params: readonly unknown[]) =>
     orm.em.getConnection().execute<RawRow>(sql, params, "get") as Promise<RawRow | undefined>;
 
+  // MikroORM inlines values into the SQL text, so SQLite prepares every query
+  // anew. For the reads that need no transaction, SQLite's own client runs a
+  // prepared, parameterised statement instead (kept by sqlite-statement-cache).
+  // Not for the refresh token: that read must not see another call's open rotation.
+  let sqlite: Promise<SqliteClient | null> | undefined;
+  const sqliteClient = () =>
+    (sqlite ??= orm.em
+      .getConnection()
+      .getNativeClient()
+      .then((c) => (isSqliteClient(c) ? c : null)));
+  const read = async (sql: string, params: readonly unknown[]): Promise<RawRow | undefined> => {
+    const db = await sqliteClient();
+    if (!db) return one(sql, params);
+    try {
+      return db.prepare(sql).get(...params) as RawRow | undefined;
+    } catch (e) {
+      throw e instanceof Error ? orm.em.getDriver().convertException(e) : e;
+    }
+  };
+
   const user = (r: RawRow): User => ({
     id: String(r.id),
     email: String(r.email),
@@ -33,7 +60,7 @@ export function createRawSql(orm: Orm) {
 
   return {
     async userById(id: string): Promise<User | null> {
-      const r = await one(
+      const r = await read(
         "select id, email, username, is_active, created_at, updated_at, last_login_at from users where id = ?",
         [id],
       );
@@ -42,7 +69,7 @@ export function createRawSql(orm: Orm) {
 
     /** GetCurrentUser's one read: the session and its user. */
     async sessionWithUser(id: string): Promise<{ session: Session; user: User } | null> {
-      const r = await one(
+      const r = await read(
         "select s.id as session_id, s.created_at as session_created_at, s.expires_at as session_expires_at," +
           " s.revoked_at as session_revoked_at, u.id, u.email, u.username, u.is_active, u.created_at, u.updated_at," +
           " u.last_login_at from sessions s join users u on u.id = s.user_id where s.id = ?",
