@@ -68,10 +68,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
         const service = await startService(main, { databaseUrl: db.url, env });
         try {
           if (kind === "sqlite") {
-            if (opts.only !== "hash") rows.push(...(await cheapRows(service.port, opts, "refresh-sqlite", true)));
+            if (opts.only !== "hash") rows.push(...(await cheapRows(service.port, opts, "sqlite")));
             if (opts.only !== "cheap") rows.push(...(await hashRows(service.port, opts)));
           } else if (opts.only !== "hash") {
-            rows.push(...(await cheapRows(service.port, opts, "refresh-postgresql", false)));
+            rows.push(...(await cheapRows(service.port, opts, "postgresql")));
           }
           processes.push({ database: kind, startupMs: service.startupMs, rssMiB: service.rssMiB(), peakRssMiB: service.peakRssMiB() });
         } catch (e) {

@@ -19,11 +19,12 @@ export const ROWS = {
   "register": { scenario: "Register ÷ bcrypt hash ceiling", goal: { ratioAtLeast: 0.9 } },
   "health-idle": { scenario: "Health, idle", goal: undefined },
   "health-flood": { scenario: "Health during a login flood", goal: { p99AtMost: 20 } },
-  "current-user-connect": { scenario: "GetCurrentUser ÷ Echo (Connect JSON)", goal: { ratioAtLeast: 0.5 } },
+  "current-user-connect": { scenario: "GetCurrentUser, SQLite ÷ Echo (Connect JSON)", goal: { ratioAtLeast: 0.5 } },
+  "current-user-postgresql": { scenario: "GetCurrentUser, PostgreSQL ÷ Echo (Connect JSON)", goal: { ratioAtLeast: 0.5 } },
   "refresh-sqlite": { scenario: "Refresh, SQLite ÷ Echo (Connect JSON)", goal: { ratioAtLeast: 0.25 } },
   "refresh-postgresql": { scenario: "Refresh, PostgreSQL ÷ Echo (Connect JSON)", goal: { ratioAtLeast: 0.25 } },
   "echo-grpc": { scenario: "Echo, gRPC/h2c (baseline)", goal: undefined },
-  "current-user-grpc": { scenario: "GetCurrentUser ÷ Echo (gRPC/h2c)", goal: { ratioAtLeast: 0.5 } },
+  "current-user-grpc": { scenario: "GetCurrentUser, SQLite ÷ Echo (gRPC/h2c)", goal: { ratioAtLeast: 0.5 } },
 } as const;
 export type RowId = keyof typeof ROWS;
 
@@ -91,7 +92,7 @@ function combine(ms: readonly Measurement[]): Measurement {
 const SLICES = 3;
 
 /** Echo, GetCurrentUser and Refresh side by side on one server (cheap RPCs; the DB and Connect matter). */
-export async function cheapRows(port: number, s: ScenarioSettings, refreshRow: "refresh-sqlite" | "refresh-postgresql", withAll: boolean): Promise<RowSample[]> {
+export async function cheapRows(port: number, s: ScenarioSettings, db: "sqlite" | "postgresql"): Promise<RowSample[]> {
   const tag = uniqueTag();
   // Each refresh rotates its token, so every connection walks its own chain; a
   // small surplus keeps a token ready whatever order the answers come in.
@@ -130,16 +131,15 @@ export async function cheapRows(port: number, s: ScenarioSettings, refreshRow: "
   };
 
   const rows: RowSample[] = [];
-  if (!withAll) {
-    const [e, r] = await interleaved([echo, refresh], s.durationS, SLICES);
-    if (e && r) rows.push({ id: refreshRow, measurement: r, ceiling: e });
+  const [e, u, r] = await interleaved([echo, currentUser, refresh], s.durationS, SLICES);
+  if (e && u && r && db === "postgresql") {
+    rows.push({ id: "current-user-postgresql", measurement: u, ceiling: e }, { id: "refresh-postgresql", measurement: r, ceiling: e });
     return rows;
   }
-  const [e, u, r] = await interleaved([echo, currentUser, refresh], s.durationS, SLICES);
   if (e && u && r) {
     rows.push({ id: "echo-connect", measurement: e });
     rows.push({ id: "current-user-connect", measurement: u, ceiling: e });
-    rows.push({ id: refreshRow, measurement: r, ceiling: e });
+    rows.push({ id: "refresh-sqlite", measurement: r, ceiling: e });
   }
   const grpcEcho = (durationS: number) => runGrpcLoad({ port, durationS, concurrency: connections, method: ECHO, request: { message: "hello" } });
   const grpcUser = (durationS: number) =>
