@@ -6,7 +6,7 @@ type RawRow = Record<string, unknown>;
 
 /** The part of better-sqlite3's Database used here. */
 interface SqliteClient {
-  prepare(sql: string): { get(...params: unknown[]): unknown };
+  prepare(sql: string): { get(...params: unknown[]): unknown; run(...params: unknown[]): { changes: number } };
 }
 const isSqliteClient = (c: unknown): c is SqliteClient =>
   typeof c === "object" && c !== null && "prepare" in c && "pragma" in c;
@@ -116,20 +116,27 @@ export function createRawSql(orm: Orm) {
      */
     rotate(r: Rotation): Promise<boolean> {
       const conn = orm.em.getConnection();
+      const update = "update refresh_tokens set rotated_at = ?, successor = ? where token_hash = ? and rotated_at is null";
+      const insert = "insert into refresh_tokens (token_hash, session_id, created_at, expires_at) values (?, ?, ?, ?)";
+      const updateParams = [toDb(r.at), r.successor, r.oldTokenHash];
+      const insertParams = [r.newTokenHash, r.sessionId, toDb(r.at), toDb(r.newExpiresAt)];
       return conn.transactional(async (trx) => {
-        const changed = await conn.execute<{ affectedRows: number }>(
-          "update refresh_tokens set rotated_at = ?, successor = ? where token_hash = ? and rotated_at is null",
-          [toDb(r.at), r.successor, r.oldTokenHash],
-          "run",
-          trx,
-        );
+        const db = await sqliteClient();
+        if (db) {
+          // SQLite has one connection, and the ORM's transaction holds it
+          // (its mutex keeps other ORM queries out), so prepared statements on
+          // the native client run inside that transaction.
+          try {
+            if (db.prepare(update).run(...updateParams).changes !== 1) return false;
+            db.prepare(insert).run(...insertParams);
+            return true;
+          } catch (e) {
+            throw e instanceof Error ? orm.em.getDriver().convertException(e) : e;
+          }
+        }
+        const changed = await conn.execute<{ affectedRows: number }>(update, updateParams, "run", trx);
         if (changed.affectedRows !== 1) return false;
-        await conn.execute(
-          "insert into refresh_tokens (token_hash, session_id, created_at, expires_at) values (?, ?, ?, ?)",
-          [r.newTokenHash, r.sessionId, toDb(r.at), toDb(r.newExpiresAt)],
-          "run",
-          trx,
-        );
+        await conn.execute(insert, insertParams, "run", trx);
         return true;
       });
     },
