@@ -114,30 +114,41 @@ export function createRawSql(orm: Orm) {
      * conditional update is the gate: of concurrent rotations of one token,
      * exactly one sees a row to change.
      */
-    rotate(r: Rotation): Promise<boolean> {
+    async rotate(r: Rotation): Promise<boolean> {
       const conn = orm.em.getConnection();
-      const update = "update refresh_tokens set rotated_at = ?, successor = ? where token_hash = ? and rotated_at is null";
-      const insert = "insert into refresh_tokens (token_hash, session_id, created_at, expires_at) values (?, ?, ?, ?)";
-      const updateParams = [toDb(r.at), r.successor, r.oldTokenHash];
-      const insertParams = [r.newTokenHash, r.sessionId, toDb(r.at), toDb(r.newExpiresAt)];
-      return conn.transactional(async (trx) => {
-        const db = await sqliteClient();
-        if (db) {
-          // SQLite has one connection, and the ORM's transaction holds it
-          // (its mutex keeps other ORM queries out), so prepared statements on
-          // the native client run inside that transaction.
-          try {
-            if (db.prepare(update).run(...updateParams).changes !== 1) return false;
-            db.prepare(insert).run(...insertParams);
-            return true;
-          } catch (e) {
-            throw e instanceof Error ? orm.em.getDriver().convertException(e) : e;
-          }
+      const db = await sqliteClient();
+      if (!db) {
+        // PostgreSQL: gate and insert as one statement (a data-modifying CTE
+        // is atomic on its own): one round trip instead of begin, update,
+        // insert, commit.
+        const inserted = await conn.execute<{ affectedRows: number }>(
+          "with rotated as (update refresh_tokens set rotated_at = ?, successor = ? where token_hash = ? and rotated_at is null" +
+            " returning session_id) insert into refresh_tokens (token_hash, session_id, created_at, expires_at)" +
+            " select ?, session_id, ?, ? from rotated",
+          [toDb(r.at), r.successor, r.oldTokenHash, r.newTokenHash, toDb(r.at), toDb(r.newExpiresAt)],
+          "run",
+        );
+        return inserted.affectedRows === 1;
+      }
+      // SQLite has one connection, and the ORM's transaction holds it (its
+      // mutex keeps other ORM queries out), so prepared statements on the
+      // native client run inside that transaction.
+      return conn.transactional(async () => {
+        try {
+          const changed = db
+            .prepare("update refresh_tokens set rotated_at = ?, successor = ? where token_hash = ? and rotated_at is null")
+            .run(toDb(r.at), r.successor, r.oldTokenHash).changes;
+          if (changed !== 1) return false;
+          db.prepare("insert into refresh_tokens (token_hash, session_id, created_at, expires_at) values (?, ?, ?, ?)").run(
+            r.newTokenHash,
+            r.sessionId,
+            toDb(r.at),
+            toDb(r.newExpiresAt),
+          );
+          return true;
+        } catch (e) {
+          throw e instanceof Error ? orm.em.getDriver().convertException(e) : e;
         }
-        const changed = await conn.execute<{ affectedRows: number }>(update, updateParams, "run", trx);
-        if (changed.affectedRows !== 1) return false;
-        await conn.execute(insert, insertParams, "run", trx);
-        return true;
       });
     },
 
