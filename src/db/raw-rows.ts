@@ -7,6 +7,9 @@ type RawRow = Record<string, unknown>;
 /** The part of better-sqlite3's Database used here. */
 interface SqliteClient {
   prepare(sql: string): { get(...params: unknown[]): unknown; run(...params: unknown[]): { changes: number } };
+  /** True while a transaction (the ORM's, between its awaits) is open on the one connection. */
+  readonly inTransaction: boolean;
+  transaction<T>(fn: () => T): () => T;
 }
 const isSqliteClient = (c: unknown): c is SqliteClient =>
   typeof c === "object" && c !== null && "prepare" in c && "pragma" in c;
@@ -31,16 +34,18 @@ export function createRawSql(orm: Orm) {
   // MikroORM inlines values into the SQL text, so SQLite prepares every query
   // anew. For the reads that need no transaction, SQLite's own client runs a
   // prepared, parameterised statement instead (kept by sqlite-statement-cache).
-  // Not for the refresh token: that read must not see another call's open rotation.
+  // An `isolated` read (the refresh token) must not see another call's open
+  // rotation: while a transaction is open on the connection it goes through
+  // the ORM, which waits for it.
   let sqlite: Promise<SqliteClient | null> | undefined;
   const sqliteClient = () =>
     (sqlite ??= orm.em
       .getConnection()
       .getNativeClient()
       .then((c) => (isSqliteClient(c) ? c : null)));
-  const read = async (sql: string, params: readonly unknown[]): Promise<RawRow | undefined> => {
+  const read = async (sql: string, params: readonly unknown[], opts: { isolated?: boolean } = {}): Promise<RawRow | undefined> => {
     const db = await sqliteClient();
-    if (!db) return one(sql, params);
+    if (!db || (opts.isolated && db.inTransaction)) return one(sql, params);
     try {
       return db.prepare(sql).get(...params) as RawRow | undefined;
     } catch (e) {
@@ -90,11 +95,12 @@ export function createRawSql(orm: Orm) {
 
     /** A refresh token with what Refresh needs of its session, in one query. */
     async refreshToken(tokenHash: string): Promise<RefreshTokenRecord | null> {
-      const r = await one(
+      const r = await read(
         "select t.token_hash, t.session_id, t.expires_at, t.rotated_at, t.successor, s.user_id," +
           " s.expires_at as session_expires_at, s.revoked_at as session_revoked_at" +
           " from refresh_tokens t join sessions s on s.id = t.session_id where t.token_hash = ?",
         [tokenHash],
+        { isolated: true },
       );
       if (!r) return null;
       return {
@@ -130,24 +136,37 @@ export function createRawSql(orm: Orm) {
         );
         return inserted.affectedRows === 1;
       }
-      // SQLite has one connection, and the ORM's transaction holds it (its
-      // mutex keeps other ORM queries out), so prepared statements on the
-      // native client run inside that transaction.
+      const rotateNow = () => {
+        const changed = db
+          .prepare("update refresh_tokens set rotated_at = ?, successor = ? where token_hash = ? and rotated_at is null")
+          .run(toDb(r.at), r.successor, r.oldTokenHash).changes;
+        if (changed !== 1) return false;
+        db.prepare("insert into refresh_tokens (token_hash, session_id, created_at, expires_at) values (?, ?, ?, ?)").run(
+          r.newTokenHash,
+          r.sessionId,
+          toDb(r.at),
+          toDb(r.newExpiresAt),
+        );
+        return true;
+      };
+      const converted = (e: unknown) => (e instanceof Error ? orm.em.getDriver().convertException(e) : e);
+      // SQLite has one connection. When no transaction is open on it, a
+      // synchronous native transaction runs whole before anything else can;
+      // otherwise the ORM's transaction waits its turn and holds the
+      // connection (its mutex keeps other ORM queries out) while the same
+      // statements run inside it.
+      if (!db.inTransaction) {
+        try {
+          return db.transaction(rotateNow)();
+        } catch (e) {
+          throw converted(e);
+        }
+      }
       return conn.transactional(async () => {
         try {
-          const changed = db
-            .prepare("update refresh_tokens set rotated_at = ?, successor = ? where token_hash = ? and rotated_at is null")
-            .run(toDb(r.at), r.successor, r.oldTokenHash).changes;
-          if (changed !== 1) return false;
-          db.prepare("insert into refresh_tokens (token_hash, session_id, created_at, expires_at) values (?, ?, ?, ?)").run(
-            r.newTokenHash,
-            r.sessionId,
-            toDb(r.at),
-            toDb(r.newExpiresAt),
-          );
-          return true;
+          return rotateNow();
         } catch (e) {
-          throw e instanceof Error ? orm.em.getDriver().convertException(e) : e;
+          throw converted(e);
         }
       });
     },
