@@ -14,33 +14,56 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** Whether PostgreSQL at `adminUrl` answers within a few seconds. Never throws. */
+export async function postgresReachable(adminUrl = PG_ADMIN_URL): Promise<boolean> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query("select 1");
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 let pgReachable: Promise<boolean> | undefined;
 
 /** Whether PostgreSQL answers. Under CI=true an unreachable server is a failure, not a skip. */
 export function postgresAvailable(): Promise<boolean> {
-  pgReachable ??= (async () => {
-    const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
-    try {
-      await client.connect();
-      await client.query("select 1");
-      return true;
-    } catch {
-      if (process.env.CI === "true") {
-        throw new Error(`PostgreSQL at ${PG_ADMIN_URL} is unreachable, and CI=true requires the PostgreSQL tests to run`);
-      }
-      console.warn(`\n*** PostgreSQL at ${PG_ADMIN_URL} is unreachable: PostgreSQL tests are SKIPPED ***\n`);
-      return false;
-    } finally {
-      await client.end().catch(() => undefined);
+  pgReachable ??= postgresReachable().then((ok) => {
+    if (ok) return true;
+    if (process.env.CI === "true") {
+      throw new Error(`PostgreSQL at ${PG_ADMIN_URL} is unreachable, and CI=true requires the PostgreSQL tests to run`);
     }
-  })();
+    console.warn(`\n*** PostgreSQL at ${PG_ADMIN_URL} is unreachable: PostgreSQL tests are SKIPPED ***\n`);
+    return false;
+  });
   return pgReachable;
 }
 
-/** A fresh, empty database of the given kind, dropped by drop(). */
-export async function createTestDatabase(kind: "sqlite" | "postgresql"): Promise<TestDatabase> {
+async function asAdmin(adminUrl: string, sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * A fresh, empty database of the given kind, dropped by drop(): a temporary
+ * SQLite file, or a new PostgreSQL database on the server at `adminUrl`.
+ */
+export async function createTestDatabase(
+  kind: "sqlite" | "postgresql",
+  opts: { adminUrl?: string; prefix?: string } = {},
+): Promise<TestDatabase> {
+  const prefix = opts.prefix ?? "warden_t";
   if (kind === "sqlite") {
-    const path = join(tmpdir(), `warden-test-${randomUUID()}.sqlite`);
+    const path = join(tmpdir(), `${prefix}-${randomUUID()}.sqlite`);
     return {
       kind,
       url: `sqlite:${path}`,
@@ -49,28 +72,15 @@ export async function createTestDatabase(kind: "sqlite" | "postgresql"): Promise
       },
     };
   }
-  const name = `warden_t_${randomUUID().replaceAll("-", "")}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(PG_ADMIN_URL);
+  const adminUrl = opts.adminUrl ?? PG_ADMIN_URL;
+  const name = `${prefix}_${randomUUID().replaceAll("-", "")}`;
+  await asAdmin(adminUrl, `create database ${name}`);
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
     kind,
     url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      try {
-        await c.query(`drop database if exists ${name} with (force)`);
-      } finally {
-        await c.end();
-      }
-    },
+    drop: () => asAdmin(adminUrl, `drop database if exists ${name} with (force)`),
   };
 }
 
