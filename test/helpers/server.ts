@@ -93,17 +93,21 @@ export interface ServerProcess {
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
+/** `tsx src/main.ts` on Node 22 from node_modules, with the test settings under `env`. */
+const spawnMain = (env: Record<string, string>) =>
+  spawn(join(ROOT, "node_modules", ".bin", "tsx"), ["src/main.ts"], {
+    cwd: ROOT,
+    env: { PATH: `${join(ROOT, "node_modules", ".bin")}:${process.env.PATH ?? ""}`, ...TEST_ENV, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+
 /**
  * Runs the service as a separate node process (`tsx src/main.ts`), for
  * what only a real process shows: signals, exit codes, restarts.
  * Resolves once it logs "listening", rejects if it exits first.
  */
 export async function spawnServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
-  const child = spawn(join(ROOT, "node_modules", ".bin", "tsx"), ["src/main.ts"], {
-    cwd: ROOT,
-    env: { PATH: `${join(ROOT, "node_modules", ".bin")}:${process.env.PATH ?? ""}`, ...TEST_ENV, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawnMain(env);
   const stdout: string[] = [];
   const stderr: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -146,11 +150,7 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 30_00
 /** Runs the service entry point and waits for it to exit (for start-up refusals). */
 export function runToExit(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(ROOT, "node_modules", ".bin", "tsx"), ["src/main.ts"], {
-      cwd: ROOT,
-      env: { PATH: `${join(ROOT, "node_modules", ".bin")}:${process.env.PATH ?? ""}`, ...TEST_ENV, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawnMain(env);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
