@@ -28,6 +28,15 @@ describe("container image definition", () => {
     expect(instructions).toContain("RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force");
   });
 
+  it("when the image sets NODE_OPTIONS, then they are exactly the node flags of `npm start`", () => {
+    const start = (JSON.parse(read("package.json")) as { scripts: { start: string } }).scripts.start;
+    const startFlags = start.split(/\s+/).filter((w) => w.startsWith("--"));
+    const env = instructions.find((l) => l.startsWith("ENV NODE_OPTIONS="));
+    const imageFlags = env?.slice("ENV NODE_OPTIONS=".length).replace(/^"|"$/g, "").split(/\s+/);
+    expect(startFlags.length).toBeGreaterThan(0);
+    expect(imageFlags).toEqual(startFlags);
+  });
+
   it("when the Dockerfile copies from the build context, then every source exists and .dockerignore keeps it", () => {
     const ignored = read(".dockerignore")
       .split("\n")
