@@ -93,12 +93,14 @@ export function createRawSql(orm: Orm) {
       };
     },
 
-    /** A refresh token with what Refresh needs of its session, in one query. */
+    /** A refresh token with what Refresh needs of its session and user, in one query. */
     async refreshToken(tokenHash: string): Promise<RefreshTokenRecord | null> {
       const r = await read(
-        "select t.token_hash, t.session_id, t.expires_at, t.rotated_at, t.successor, s.user_id," +
-          " s.expires_at as session_expires_at, s.revoked_at as session_revoked_at" +
-          " from refresh_tokens t join sessions s on s.id = t.session_id where t.token_hash = ?",
+        "select t.token_hash, t.session_id, t.expires_at as token_expires_at, t.rotated_at, t.successor," +
+          " s.expires_at as session_expires_at, s.revoked_at as session_revoked_at," +
+          " u.id, u.email, u.username, u.is_active, u.created_at, u.updated_at, u.last_login_at" +
+          " from refresh_tokens t join sessions s on s.id = t.session_id join users u on u.id = s.user_id" +
+          " where t.token_hash = ?",
         [tokenHash],
         { isolated: true },
       );
@@ -106,12 +108,13 @@ export function createRawSql(orm: Orm) {
       return {
         tokenHash: String(r.token_hash),
         sessionId: String(r.session_id),
-        userId: String(r.user_id),
-        expiresAt: date(r.expires_at),
+        userId: String(r.id),
+        expiresAt: date(r.token_expires_at),
         rotatedAt: dateOrNull(r.rotated_at),
         successor: r.successor === null || r.successor === undefined ? null : String(r.successor),
         sessionExpiresAt: date(r.session_expires_at),
         sessionRevokedAt: dateOrNull(r.session_revoked_at),
+        user: user(r),
       };
     },
 
@@ -169,18 +172,6 @@ export function createRawSql(orm: Orm) {
           throw converted(e);
         }
       });
-    },
-
-    async sessionById(id: string): Promise<Session | null> {
-      const r = await one("select id, user_id, created_at, expires_at, revoked_at from sessions where id = ?", [id]);
-      if (!r) return null;
-      return {
-        id: String(r.id),
-        userId: String(r.user_id),
-        createdAt: date(r.created_at),
-        expiresAt: date(r.expires_at),
-        revokedAt: dateOrNull(r.revoked_at),
-      };
     },
   };
 }

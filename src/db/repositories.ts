@@ -111,7 +111,6 @@ export function createSessionRepository(orm: Orm): SessionRepository {
 
     rotate: (r: Rotation) => raw.rotate(r),
 
-    findSession: (id: string) => raw.sessionById(id),
     findSessionWithUser: (id: string) => raw.sessionWithUser(id),
 
     async revoke(sessionId: string, at: Date) {

@@ -137,13 +137,6 @@ export function createAuthService(deps: AuthServiceDeps) {
     return token;
   }
 
-  async function activeUser(userId: string): Promise<User> {
-    const user = await users.findById(userId);
-    if (!user) throw invalidToken();
-    if (!user.isActive) throw userInactive();
-    return user;
-  }
-
   /** The grace window: the token was just rotated, so hand out its successor again. */
   function graceReplay(token: string, record: RefreshTokenRecord, now: Date): TokenPair | null {
     if (policy.refreshReuseIntervalSeconds <= 0 || !record.rotatedAt || !record.successor) return null;
@@ -228,7 +221,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!record) throw invalidToken("refresh token");
       // A deactivated account is reported as such, even though deactivation
       // also revoked its sessions.
-      const user = await activeUser(record.userId);
+      const user = record.user;
+      if (!user.isActive) throw userInactive();
       if (record.sessionRevokedAt) throw tokenRevoked();
       if (record.rotatedAt) {
         const replay = graceReplay(token, record, now);
@@ -281,10 +275,9 @@ export function createAuthService(deps: AuthServiceDeps) {
     async currentUser(accessToken: string | null): Promise<User> {
       if (!accessToken) throw invalidToken("access token");
       const claims = await accessTokens.verify(accessToken);
-      const { session, user } = sessions.findSessionWithUser
-        ? ((await sessions.findSessionWithUser(claims.sessionId)) ?? { session: null, user: null })
-        : await Promise.all([sessions.findSession(claims.sessionId), users.findById(claims.userId)]).then(([s, u]) => ({ session: s, user: u }));
-      if (!session || !user || session.userId !== user.id || user.id !== claims.userId) throw invalidToken("access token");
+      const found = await sessions.findSessionWithUser(claims.sessionId);
+      if (!found || found.user.id !== claims.userId) throw invalidToken("access token");
+      const { session, user } = found;
       if (!user.isActive) throw userInactive();
       if (session.revokedAt) throw tokenRevoked();
       if (+session.expiresAt <= +clock.now()) throw tokenExpired();

@@ -47,12 +47,8 @@ export interface SessionRepository {
    * the old token was still current. Returns false when another call won.
    */
   rotate(rotation: Rotation): Promise<boolean>;
-  findSession(id: string): Promise<Session | null>;
-  /**
-   * A session with its user in one read, where the store can (GetCurrentUser's
-   * hot path); without it the service reads both separately.
-   */
-  findSessionWithUser?(id: string): Promise<{ session: Session; user: User } | null>;
+  /** A session with its user, in one read (GetCurrentUser's hot path). */
+  findSessionWithUser(id: string): Promise<{ session: Session; user: User } | null>;
   /** Revokes a session and with it every refresh token of the family. Idempotent. */
   revoke(sessionId: string, at: Date): Promise<void>;
   /** Revokes every session of a user (deactivation). */

@@ -58,4 +58,6 @@ export interface RefreshTokenRecord {
   readonly successor: string | null;
   readonly sessionExpiresAt: Date;
   readonly sessionRevokedAt: Date | null;
+  /** The session's user, read with the token so Refresh needs no second lookup. */
+  readonly user: User;
 }

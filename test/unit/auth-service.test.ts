@@ -52,7 +52,9 @@ function harness(opts: { reuseInterval?: number } = {}) {
       const t = tokens.get(hash);
       const s = t && sessions.get(t.sessionId);
       if (!t || !s) return null;
-      return { tokenHash: hash, sessionId: s.id, userId: s.userId, expiresAt: t.expiresAt, rotatedAt: t.rotatedAt, successor: t.successor, sessionExpiresAt: s.expiresAt, sessionRevokedAt: s.revokedAt };
+      const user = users.get(s.userId);
+      if (!user) return null;
+      return { tokenHash: hash, sessionId: s.id, userId: s.userId, expiresAt: t.expiresAt, rotatedAt: t.rotatedAt, successor: t.successor, sessionExpiresAt: s.expiresAt, sessionRevokedAt: s.revokedAt, user };
     },
     async rotate(r) {
       const t = tokens.get(r.oldTokenHash);
@@ -61,8 +63,10 @@ function harness(opts: { reuseInterval?: number } = {}) {
       tokens.set(r.newTokenHash, { sessionId: t.sessionId, expiresAt: r.newExpiresAt, rotatedAt: null, successor: null });
       return true;
     },
-    async findSession(id) {
-      return sessions.get(id) ?? null;
+    async findSessionWithUser(id) {
+      const session = sessions.get(id);
+      const user = session && users.get(session.userId);
+      return session && user ? { session, user } : null;
     },
     async revoke(id, at) {
       const s = sessions.get(id);
