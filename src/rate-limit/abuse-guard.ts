@@ -83,25 +83,36 @@ export function createAbuseGuard(rl: Config["rateLimit"], store: LimiterStore, e
   }
 
   return {
+    // Each attempt is counted when it starts, not when its password turns out
+    // wrong: otherwise attempts sent in parallel would all pass before the
+    // first failure was recorded. A success clears the count again.
     async check(login) {
       await spend(loginAddress, "login_address");
       const key = accountKey(login);
       const [failed, delayed] = await Promise.all([failures.get(key), delays.get(key)]);
       if (failed && failed.consumedPoints > failures.points) throw rateLimited(failed.msBeforeNext);
       if (delayed && delayed.consumedPoints > delays.points) throw rateLimited(delayed.msBeforeNext);
+      const attempt = await consume(failures, key);
+      if (attempt.consumedPoints > failures.points) throw rateLimited(attempt.msBeforeNext);
+      const beyondFree = attempt.consumedPoints - rl.accountFreeFailures;
+      if (beyondFree <= 0) return;
+      // Past the free attempts only one attempt at a time may run, and the
+      // next must wait: taking the delay slot is atomic in every store.
+      const slot = await consume(delays, key);
+      if (slot.consumedPoints > delays.points) {
+        await failures.reward(key, 1); // refused before any password was checked
+        throw rateLimited(slot.msBeforeNext);
+      }
+      await delays.block(key, delaySeconds(beyondFree, rl.accountBlockSeconds));
     },
 
     async failed(login) {
       const key = accountKey(login);
-      const res = await consume(failures, key);
-      if (res.consumedPoints >= rl.accountMaxFailures) {
+      const count = (await failures.get(key))?.consumedPoints ?? 0;
+      if (count >= rl.accountMaxFailures) {
         // block() sets the count past the limit for exactly the block's length.
         await failures.block(key, rl.accountBlockSeconds);
-        if (res.consumedPoints === rl.accountMaxFailures) {
-          events.emit({ event: "rate_limited", outcome: "blocked", reason: "login_account" });
-        }
-      } else if (res.consumedPoints > rl.accountFreeFailures) {
-        await delays.block(key, delaySeconds(res.consumedPoints - rl.accountFreeFailures, rl.accountBlockSeconds));
+        events.emit({ event: "rate_limited", outcome: "blocked", reason: "login_account" });
       }
     },
 

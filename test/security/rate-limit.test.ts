@@ -89,6 +89,19 @@ describe("slowing down failures before the block", () => {
     expect(blocked.retryMs).toBeGreaterThan(50_000);
   });
 
+  it("when twenty wrong passwords for one account arrive at once, then only the free ones and one more are checked", async () => {
+    const u = uniqueUser();
+    await client.register(u);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => loginFrom(client, addressNo(500 + i), u.username, "wrong-wrong-wrong")),
+    );
+    const checked = answers.filter((a) => a.reason === "INVALID_CREDENTIALS").length;
+    const refused = answers.filter((a) => a.reason === "RATE_LIMITED").length;
+    // Counting at the start of each attempt: 2 free, then one at a time.
+    expect(checked).toBe(3);
+    expect(refused).toBe(17);
+  });
+
   it("when a login succeeds, then the failures before it are forgotten", async () => {
     const u = uniqueUser();
     await client.register(u);
