@@ -97,7 +97,11 @@ export function createHealthMonitor(opts: HealthMonitorOptions): HealthMonitor {
       if (shuttingDown) return;
       shuttingDown = true;
       clearInterval(timer);
+      const wasServing = serving;
       update();
+      // Already NOT_SERVING (database down): update() saw no change, but Watch
+      // streams still have to learn of the shutdown so they can end.
+      if (!wasServing) for (const listener of listeners) listener(false);
     },
     probe,
   };
