@@ -15,7 +15,7 @@ import { createSessionRepository, createUserRepository } from "./db/repositories
 import { type AuthService, createAuthService } from "./domain/auth-service.js";
 import { type AuthEvents, combineEvents } from "./domain/events.js";
 import { type Clock, systemClock } from "./domain/ports.js";
-import { createLogger, type Logger } from "./logger.js";
+import { createLogger, describeError, type Logger } from "./logger.js";
 import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
 import { loadPasswordBlocklist } from "./passwords/blocklist.js";
 import { createAbuseGuard } from "./rate-limit/abuse-guard.js";
@@ -179,7 +179,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       for (const route of httpRoutes) if (await route(req, res, requestId)) return;
       sendNotFound(req, res, requestId);
     } catch (e) {
-      logger.error("http route failed", { error_name: e instanceof Error ? e.name : typeof e });
+      logger.error("http route failed", describeError(e));
       if (!res.headersSent) sendError(res, toWireError(e), requestId);
     }
   }
@@ -228,10 +228,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       closing = true;
       // First, so probes and Watch streams see NOT_SERVING before anything stops.
       health.shutdown();
-      await server.close(config.resilience.shutdownTimeoutMs);
-      await orm.close(true);
-      await limiterStore.close();
-      logger.info("stopped");
+      try {
+        await server.close(config.resilience.shutdownTimeoutMs);
+      } finally {
+        // Each store closes even if another fails to.
+        await Promise.allSettled([orm.close(true), limiterStore.close()]);
+        logger.info("stopped");
+      }
     },
   };
 }

@@ -29,6 +29,21 @@ const contextFormat = winston.format((info) => {
 });
 
 /**
+ * What may be logged of an error: its name and code, and its message's first
+ * line unless it is a database driver error (MikroORM's *Exception classes
+ * quote the SQL, values included, in the message). Never the stack.
+ */
+export function describeError(e: unknown): { error_name: string; error_code?: string; error_message?: string } {
+  if (!(e instanceof Error)) return { error_name: typeof e };
+  const code = (e as NodeJS.ErrnoException).code;
+  return {
+    error_name: e.name,
+    ...(typeof code === "string" ? { error_code: code } : {}),
+    ...(/Exception$/.test(e.name) ? {} : { error_message: e.message.split("\n")[0] }),
+  };
+}
+
+/**
  * One JSON object per line on stdout: timestamp, level, message, request_id
  * and the fields the caller adds. `stream` lets tests capture the output.
  */

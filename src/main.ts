@@ -1,5 +1,6 @@
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { describeError } from "./logger.js";
 import { KeyError } from "./tokens/keys.js";
 
 /**
@@ -32,10 +33,7 @@ try {
 const running = app;
 
 const crash = (kind: string) => (e: unknown) => {
-  running.logger.error(kind, {
-    error_name: e instanceof Error ? e.name : typeof e,
-    error_message: e instanceof Error ? e.message.split("\n")[0] : undefined,
-  });
+  running.logger.error(kind, describeError(e));
   // Give winston a moment to flush the line, then leave: the state is unknown.
   setTimeout(() => process.exit(1), 100).unref();
 };
@@ -50,7 +48,7 @@ const stop = (signal: string) => {
   running.close().then(
     () => process.exit(0),
     (e: unknown) => {
-      running.logger.error("shutdown failed", { error_name: e instanceof Error ? e.name : typeof e });
+      running.logger.error("shutdown failed", describeError(e));
       process.exit(1);
     },
   );

@@ -1,5 +1,5 @@
 import { type Interceptor } from "@connectrpc/connect";
-import type { Logger } from "../../logger.js";
+import { describeError, type Logger } from "../../logger.js";
 import { CALL_CONTEXT } from "../call-context.js";
 import { toConnectError, toWireError } from "../errors.js";
 
@@ -23,12 +23,5 @@ export function createErrorInterceptor(logger: Logger): Interceptor {
 
 export function logCause(logger: Logger, reason: string, cause: unknown): void {
   const level = reason === "INTERNAL_ERROR" ? "error" : "warn";
-  const err = cause instanceof Error ? cause : undefined;
-  logger.log(level, "call failed", {
-    reason,
-    error_name: err?.name ?? typeof cause,
-    error_code: (err as NodeJS.ErrnoException | undefined)?.code,
-    // Driver errors quote SQL in their message; only other errors keep theirs.
-    error_message: err && !/Exception$/.test(err.name) ? err.message.split("\n")[0] : undefined,
-  });
+  logger.log(level, "call failed", { reason, ...describeError(cause) });
 }
