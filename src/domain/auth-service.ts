@@ -47,9 +47,12 @@ export interface AuthPolicy {
  * account or address is blocked; the service reports each outcome.
  */
 export interface LoginGuard {
+  /** Counts an attempt as it starts; throws RATE_LIMITED while the account or address must wait. */
   check(account: string): Promise<void>;
   failed(account: string): Promise<void>;
   succeeded(account: string): Promise<void>;
+  /** The attempt ended with no verdict on the password (database down, hashing queue full): not held against the account. */
+  released(account: string): Promise<void>;
   /** Throws RATE_LIMITED while the caller may not register (per-address limit). */
   checkRegistration?(): Promise<void>;
 }
@@ -191,9 +194,16 @@ export function createAuthService(deps: AuthServiceDeps) {
         events.emit({ event: "login", outcome: "failure", reason: reasonOf(e) });
         throw e;
       }
-      const found = await users.findByLogin(login);
-      // Unknown users cost one verification too, so timing does not tell them apart.
-      const ok = await passwords.verify(password, found?.passwordHash ?? deps.dummyHash);
+      let found: Awaited<ReturnType<typeof users.findByLogin>>;
+      let ok: boolean;
+      try {
+        found = await users.findByLogin(login);
+        // Unknown users cost one verification too, so timing does not tell them apart.
+        ok = await passwords.verify(password, found?.passwordHash ?? deps.dummyHash);
+      } catch (e) {
+        await deps.loginGuard?.released(login).catch(() => undefined);
+        throw e;
+      }
       if (!found || !ok) {
         await deps.loginGuard?.failed(login);
         events.emit({ event: "login", outcome: "failure", userId: found?.user.id, reason: "INVALID_CREDENTIALS" });

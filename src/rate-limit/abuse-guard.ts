@@ -116,6 +116,11 @@ export function createAbuseGuard(rl: Config["rateLimit"], store: LimiterStore, e
       }
     },
 
+    async released(login) {
+      const key = accountKey(login);
+      await Promise.all([failures.reward(key, 1), delays.delete(key)]);
+    },
+
     async succeeded(login) {
       const key = accountKey(login);
       await Promise.all([failures.delete(key), delays.delete(key)]);
