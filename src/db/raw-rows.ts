@@ -64,14 +64,6 @@ export function createRawSql(orm: Orm) {
   });
 
   return {
-    async userById(id: string): Promise<User | null> {
-      const r = await read(
-        "select id, email, username, is_active, created_at, updated_at, last_login_at from users where id = ?",
-        [id],
-      );
-      return r ? user(r) : null;
-    },
-
     /** GetCurrentUser's one read: the session and its user. */
     async sessionWithUser(id: string): Promise<{ session: Session; user: User } | null> {
       const r = await read(

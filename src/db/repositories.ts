@@ -38,7 +38,6 @@ const toSession = (s: SessionEntity): Session => ({
 
 export function createUserRepository(orm: Orm): UserRepository {
   const em = () => orm.em.fork();
-  const raw = createRawSql(orm);
   return {
     async create(user: NewUser) {
       const fork = em();
@@ -68,7 +67,6 @@ export function createUserRepository(orm: Orm): UserRepository {
       return found ? { user: toUser(found), passwordHash: found.passwordHash } : null;
     },
 
-    findById: (id: string) => raw.userById(id),
 
     async recordLogin(id: string, at: Date) {
       const fork = em();

@@ -13,7 +13,6 @@ export interface UserRepository {
   create(user: NewUser): Promise<User>;
   /** Looks a user up by lower-cased e-mail or username. */
   findByLogin(emailOrUsername: string): Promise<UserCredentials | null>;
-  findById(id: string): Promise<User | null>;
   /** Stamps `last_login_at` and returns the updated user. */
   recordLogin(id: string, at: Date): Promise<User>;
   updatePasswordHash(id: string, passwordHash: string): Promise<void>;

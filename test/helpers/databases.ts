@@ -84,11 +84,6 @@ export async function createTestDatabase(
   };
 }
 
-/** The database kinds a file should run against: SQLite always, PostgreSQL when reachable. */
-export async function databaseKinds(): Promise<Array<"sqlite" | "postgresql">> {
-  return (await postgresAvailable()) ? ["sqlite", "postgresql"] : ["sqlite"];
-}
-
 /**
  * Runs a suite once per database kind. The PostgreSQL run is reported as
  * skipped (never silently dropped) when no server answers outside CI.

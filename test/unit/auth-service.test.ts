@@ -26,9 +26,6 @@ function harness(opts: { reuseInterval?: number } = {}) {
       const u = [...users.values()].find((x) => x.email === login || x.username.toLowerCase() === login);
       return u ? { user: u, passwordHash: u.hash } : null;
     },
-    async findById(id) {
-      return users.get(id) ?? null;
-    },
     async recordLogin(id, at) {
       const u = { ...(users.get(id) as User & { hash: string }), lastLoginAt: at };
       users.set(id, u);
