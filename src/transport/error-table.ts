@@ -35,7 +35,9 @@ export function reasonForCode(code: Code): ErrorReason {
     case Code.PermissionDenied:
       return "USER_INACTIVE";
     case Code.ResourceExhausted:
-      return "RATE_LIMITED";
+      // From the runtime this means a message over MAX_BODY_BYTES: nothing a
+      // retry would fix. The service's own rate limits carry RATE_LIMITED.
+      return "VALIDATION_ERROR";
     case Code.Unavailable:
     case Code.DeadlineExceeded:
     case Code.Canceled:

@@ -39,10 +39,9 @@ function reshape(reason: unknown, context: HandlerContext): void {
         violations: [{ field: "body", description: `is not a valid ${context.method.input.typeName} message` }],
       }
     : reason.code === Code.ResourceExhausted
-      ? // The runtime's only RESOURCE_EXHAUSTED is a body over MAX_BODY_BYTES: keep gRPC's
-        // conventional code, but the reason must not invite a retry as RATE_LIMITED would.
+      ? // A body over MAX_BODY_BYTES: gRPC's conventional code, and the field it concerns.
         {
-          ...wireError("VALIDATION_ERROR", "request body is too large"),
+          ...wireError(reasonForCode(reason.code), "request body is too large"),
           code: Code.ResourceExhausted,
           violations: [{ field: "body", description: "is larger than the server accepts" }],
         }
