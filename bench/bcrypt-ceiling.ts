@@ -14,7 +14,8 @@ const rounds = Number(roundsArg);
 const durationMs = Number(durationArg);
 const concurrency = Number(concurrencyArg);
 
-const prehash = (password: string) => createHmac("sha256", "warden/password/v1").update(password, "utf8").digest("base64");
+const prehash = (password: string) =>
+  createHmac("sha256", "warden/password/v1").update(password, "utf8").digest("base64");
 const input = prehash(`pw-${randomBytes(12).toString("hex")}`);
 const stored = await bcrypt.hash(input, rounds);
 const run = op === "hash" ? () => bcrypt.hash(input, rounds) : () => bcrypt.compare(input, stored).then(() => "");
@@ -31,7 +32,8 @@ async function worker() {
 }
 await Promise.all(Array.from({ length: concurrency }, worker));
 const sorted = latencies.sort((a, b) => a - b);
-const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+const at = (q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
 process.stdout.write(
   `${JSON.stringify({ ops: latencies.length, rps: latencies.length / (durationMs / 1000), p50: at(0.5), p99: at(0.99) })}\n`,
 );

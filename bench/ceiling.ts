@@ -10,7 +10,13 @@ import { ROOT } from "./service.js";
  */
 export function bcryptCeiling(op: "compare" | "hash", rounds: number, durationMs: number): Promise<Measurement> {
   const tsx = join(ROOT, "node_modules", ".bin", "tsx");
-  const args = [join(ROOT, "bench", "bcrypt-ceiling.ts"), op, String(rounds), String(durationMs), String(availableParallelism())];
+  const args = [
+    join(ROOT, "bench", "bcrypt-ceiling.ts"),
+    op,
+    String(rounds),
+    String(durationMs),
+    String(availableParallelism()),
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(tsx, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";

@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { type MethodDefinition, loadSync } from "@grpc/proto-loader";
+import { loadSync, type MethodDefinition } from "@grpc/proto-loader";
 import type { Measurement } from "./measurement.js";
 import { httpHealthCheck } from "./probe.js";
-import { quantile, sleep } from "./stats.js";
 import { ROOT } from "./service.js";
+import { quantile, sleep } from "./stats.js";
 
 /**
  * gRPC over h2c, driven by @grpc/grpc-js (one HTTP/2 connection, N calls in
@@ -87,7 +87,13 @@ export async function runGrpcLoad(load: GrpcLoad): Promise<Measurement> {
   await Promise.all(Array.from({ length: load.concurrency }, worker));
   const elapsedS = (performance.now() - start) / 1000;
   client.close();
-  return { rps: latencies.length / elapsedS, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), errors, requests: latencies.length };
+  return {
+    rps: latencies.length / elapsedS,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    errors,
+    requests: latencies.length,
+  };
 }
 
 /**
@@ -95,7 +101,12 @@ export async function runGrpcLoad(load: GrpcLoad): Promise<Measurement> {
  * time is up, and reports the latency of each answer. Uses
  * grpc.health.v1.Health/Check, or GET /health where the gRPC one is missing.
  */
-export async function probeHealth(port: number, kind: "grpc" | "http", durationS: number, intervalMs: number): Promise<Measurement> {
+export async function probeHealth(
+  port: number,
+  kind: "grpc" | "http",
+  durationS: number,
+  intervalMs: number,
+): Promise<Measurement> {
   const client = kind === "grpc" ? grpcClient(port) : undefined;
   const md = new grpc.Metadata();
   const check = async (): Promise<boolean> => {
@@ -118,5 +129,11 @@ export async function probeHealth(port: number, kind: "grpc" | "http", durationS
   }
   client?.close();
   const elapsedS = (performance.now() - start) / 1000;
-  return { rps: latencies.length / elapsedS, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), errors, requests: latencies.length };
+  return {
+    rps: latencies.length / elapsedS,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    errors,
+    requests: latencies.length,
+  };
 }

@@ -73,7 +73,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
           } else if (opts.only !== "hash") {
             rows.push(...(await cheapRows(service.port, opts, "postgresql")));
           }
-          processes.push({ database: kind, startupMs: service.startupMs, rssMiB: service.rssMiB(), peakRssMiB: service.peakRssMiB() });
+          processes.push({
+            database: kind,
+            startupMs: service.startupMs,
+            rssMiB: service.rssMiB(),
+            peakRssMiB: service.peakRssMiB(),
+          });
         } catch (e) {
           say(`bench: service log tail:\n${service.log().slice(-3000)}`);
           throw e;

@@ -43,9 +43,19 @@ export async function runHttpLoad(load: HttpLoad): Promise<Measurement> {
               method: "POST",
               path: load.path,
               headers,
-              ...(nextBody ? { setupRequest: (req, call) => ({ ...req, body: JSON.stringify(nextBody(call as Record<string, unknown>)) }) } : {}),
+              ...(nextBody
+                ? {
+                    setupRequest: (req, call) => ({
+                      ...req,
+                      body: JSON.stringify(nextBody(call as Record<string, unknown>)),
+                    }),
+                  }
+                : {}),
               ...(onAnswer
-                ? { onResponse: (status: number, body: string, call: object) => onAnswer(status, body, call as Record<string, unknown>) }
+                ? {
+                    onResponse: (status: number, body: string, call: object) =>
+                      onAnswer(status, body, call as Record<string, unknown>),
+                  }
                 : {}),
             },
           ],
@@ -63,7 +73,12 @@ export async function runHttpLoad(load: HttpLoad): Promise<Measurement> {
 }
 
 /** One Connect JSON call (seeding, not measured). */
-export async function connectCall<T>(port: number, path: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function connectCall<T>(
+  port: number,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method: "POST",
     headers: { ...JSON_HEADERS, ...headers },

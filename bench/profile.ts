@@ -4,8 +4,7 @@
  * self time (and the .cpuprofile path, for Chrome DevTools).
  * Scenarios: echo, current-user, refresh, login.
  */
-import { readdir, readFile } from "node:fs/promises";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDatabase } from "./databases.js";
@@ -32,7 +31,13 @@ try {
   const AUTH = "/auth.v1.AuthService";
   const m =
     scenario === "echo"
-      ? await runHttpLoad({ port: service.port, durationS, connections: 10, path: "/bench.v1.EchoService/Echo", body: { message: "hello" } })
+      ? await runHttpLoad({
+          port: service.port,
+          durationS,
+          connections: 10,
+          path: "/bench.v1.EchoService/Echo",
+          body: { message: "hello" },
+        })
       : scenario === "refresh"
         ? await runHttpLoad({
             port: service.port,
@@ -41,7 +46,8 @@ try {
             path: `${AUTH}/Refresh`,
             nextBody: () => ({ refreshToken: pool.shift() ?? "" }),
             onAnswer: (status, body) => {
-              if (status === 200) pool.push((JSON.parse(body) as { tokens: { refreshToken: string } }).tokens.refreshToken);
+              if (status === 200)
+                pool.push((JSON.parse(body) as { tokens: { refreshToken: string } }).tokens.refreshToken);
             },
           })
         : await runHttpLoad({
@@ -51,7 +57,9 @@ try {
             path: `${AUTH}/GetCurrentUser`,
             headers: { authorization: `Bearer ${access}` },
           });
-  process.stdout.write(`${scenario}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, errors ${m.errors}; rss ${service.rssMiB().toFixed(0)} MiB\n`);
+  process.stdout.write(
+    `${scenario}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, errors ${m.errors}; rss ${service.rssMiB().toFixed(0)} MiB\n`,
+  );
 } finally {
   await service.stop();
   await db.drop();

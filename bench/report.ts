@@ -44,9 +44,21 @@ export function summarize(run: BenchRun): ReportRow[] {
     };
     if (goal && "ratioAtLeast" in goal) {
       const ratio = median(ratios);
-      out.push({ ...base, ceilingRps: pick(ceilings, (m) => m.rps), ratio, spread: spread(ratios), goal: `ratio ≥ ${goal.ratioAtLeast}`, met: ratio >= goal.ratioAtLeast });
+      out.push({
+        ...base,
+        ceilingRps: pick(ceilings, (m) => m.rps),
+        ratio,
+        spread: spread(ratios),
+        goal: `ratio ≥ ${goal.ratioAtLeast}`,
+        met: ratio >= goal.ratioAtLeast,
+      });
     } else if (goal && "p99AtMost" in goal) {
-      out.push({ ...base, spread: spread(ms.map((m) => m.p99)), goal: `p99 ≤ ${goal.p99AtMost} ms`, met: base.p99 <= goal.p99AtMost });
+      out.push({
+        ...base,
+        spread: spread(ms.map((m) => m.p99)),
+        goal: `p99 ≤ ${goal.p99AtMost} ms`,
+        met: base.p99 <= goal.p99AtMost,
+      });
     } else {
       out.push({ ...base, spread: spread(ms.map((m) => m.rps)), goal: "" });
     }
@@ -56,8 +68,20 @@ export function summarize(run: BenchRun): ReportRow[] {
     if (ps.length === 0) continue;
     const start = ps.map((p) => p.startupMs);
     const rss = ps.map((p) => p.rssMiB);
-    out.push({ scenario: `Start to SERVING (${db})`, value: median(start), spread: spread(start), goal: `≤ ${START_GOAL_MS} ms`, met: median(start) <= START_GOAL_MS });
-    out.push({ scenario: `Resident memory at the end (${db})`, value: median(rss), spread: spread(rss), goal: `≤ ${RSS_GOAL_MIB} MiB`, met: median(rss) <= RSS_GOAL_MIB });
+    out.push({
+      scenario: `Start to SERVING (${db})`,
+      value: median(start),
+      spread: spread(start),
+      goal: `≤ ${START_GOAL_MS} ms`,
+      met: median(start) <= START_GOAL_MS,
+    });
+    out.push({
+      scenario: `Resident memory at the end (${db})`,
+      value: median(rss),
+      spread: spread(rss),
+      goal: `≤ ${RSS_GOAL_MIB} MiB`,
+      met: median(rss) <= RSS_GOAL_MIB,
+    });
     const peak = ps.map((p) => p.peakRssMiB);
     out.push({ scenario: `Peak resident memory (${db})`, value: median(peak), spread: spread(peak), goal: "" });
   }
@@ -80,7 +104,11 @@ export function renderTable(rows: readonly ReportRow[]): string {
     const isLatency = r.goal.startsWith("p99");
     const digits = isRatio ? 2 : isLatency ? 1 : 0;
     const spreadText = `${num(r.spread.min, digits)}–${num(r.spread.max, digits)}${isValue ? (isMemory(r) ? " MiB" : " ms") : isLatency ? " ms (p99)" : isRatio ? "" : " req/s"}`;
-    const rps = isValue ? (isMemory(r) ? `${num(r.value)} MiB` : `${num(r.value)} ms`) : num(r.rps, r.rps !== undefined && r.rps < 100 ? 1 : 0);
+    const rps = isValue
+      ? isMemory(r)
+        ? `${num(r.value)} MiB`
+        : `${num(r.value)} ms`
+      : num(r.rps, r.rps !== undefined && r.rps < 100 ? 1 : 0);
     lines.push(
       `| ${r.scenario} | ${rps} | ${ms(r.p50)} | ${ms(r.p99)} | ${num(r.errors)} | ${num(r.ceilingRps, r.ceilingRps !== undefined && r.ceilingRps < 100 ? 1 : 0)} | ${num(r.ratio, 2)} | ${spreadText} | ${r.goal} | ${r.met === undefined ? "" : r.met ? "yes" : "**no**"} |`,
     );
@@ -93,7 +121,9 @@ export function describeMachine(): string {
   const c = cpus();
   return [
     `- CPU: ${c.length} × ${c[0]?.model ?? "unknown"}; RAM ${(totalmem() / 2 ** 30).toFixed(1)} GiB; Linux ${release()}`,
-    `- Node ${process.version}; load average at the start ${loadavg().map((l) => l.toFixed(2)).join(", ")}`,
+    `- Node ${process.version}; load average at the start ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(", ")}`,
   ].join("\n");
 }
 

@@ -17,7 +17,9 @@ const out = outIndex >= 0 ? args[outIndex + 1] : undefined;
 const startedAt = new Date();
 const t0 = performance.now();
 const run = await runBench(defaultOptions());
-const vars = ["BENCH_DURATION", "BENCH_REPEAT", "BENCH_PG", "BENCH_BCRYPT_ROUNDS", "BENCH_ONLY"].flatMap((k) => (process.env[k] ? [`${k}=${process.env[k]}`] : []));
+const vars = ["BENCH_DURATION", "BENCH_REPEAT", "BENCH_PG", "BENCH_BCRYPT_ROUNDS", "BENCH_ONLY"].flatMap((k) =>
+  process.env[k] ? [`${k}=${process.env[k]}`] : [],
+);
 const command = [...vars, "npm run bench", ...(out ? ["--", "--out", out] : [])].join(" ");
 const report = renderReport(run, command, startedAt, (performance.now() - t0) / 1000);
 process.stdout.write(`${report}\n`);
@@ -30,6 +32,9 @@ async function writeReport(path: string, text: string): Promise<void> {
   const old = await readFile(path, "utf8").catch(() => "");
   const from = old.indexOf(START);
   const to = old.indexOf(END);
-  const next = from >= 0 && to > from ? `${old.slice(0, from + START.length)}\n${text}\n${old.slice(to)}` : `${START}\n${text}\n${END}\n`;
+  const next =
+    from >= 0 && to > from
+      ? `${old.slice(0, from + START.length)}\n${text}\n${old.slice(to)}`
+      : `${START}\n${text}\n${END}\n`;
   await writeFile(path, next);
 }

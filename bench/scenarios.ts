@@ -15,12 +15,15 @@ export interface RowSample {
 /** Every row of the table, in the order printed. */
 export const ROWS = {
   "echo-connect": { scenario: "Echo, Connect JSON/HTTP 1.1 (baseline)", goal: undefined },
-  "login": { scenario: "Login ÷ bcrypt compare ceiling", goal: { ratioAtLeast: 0.9 } },
-  "register": { scenario: "Register ÷ bcrypt hash ceiling", goal: { ratioAtLeast: 0.9 } },
+  login: { scenario: "Login ÷ bcrypt compare ceiling", goal: { ratioAtLeast: 0.9 } },
+  register: { scenario: "Register ÷ bcrypt hash ceiling", goal: { ratioAtLeast: 0.9 } },
   "health-idle": { scenario: "Health, idle", goal: undefined },
   "health-flood": { scenario: "Health during a login flood", goal: { p99AtMost: 20 } },
   "current-user-connect": { scenario: "GetCurrentUser, SQLite ÷ Echo (Connect JSON)", goal: { ratioAtLeast: 0.5 } },
-  "current-user-postgresql": { scenario: "GetCurrentUser, PostgreSQL ÷ Echo (Connect JSON)", goal: { ratioAtLeast: 0.5 } },
+  "current-user-postgresql": {
+    scenario: "GetCurrentUser, PostgreSQL ÷ Echo (Connect JSON)",
+    goal: { ratioAtLeast: 0.5 },
+  },
   "refresh-sqlite": { scenario: "Refresh, SQLite ÷ Echo (Connect JSON)", goal: { ratioAtLeast: 0.25 } },
   "refresh-postgresql": { scenario: "Refresh, PostgreSQL ÷ Echo (Connect JSON)", goal: { ratioAtLeast: 0.25 } },
   "echo-grpc": { scenario: "Echo, gRPC/h2c (baseline)", goal: undefined },
@@ -52,7 +55,11 @@ export async function registerUsers(port: number, n: number, tag: string): Promi
   for (let i = 0; i < n; i += batch) {
     const calls = Array.from({ length: Math.min(batch, n - i) }, (_, j) => {
       const name = `${tag}${i + j}`;
-      return connectCall<AuthAnswer>(port, `${AUTH}/Register`, { email: `${name}@bench.example`, username: name, password: PASSWORD });
+      return connectCall<AuthAnswer>(port, `${AUTH}/Register`, {
+        email: `${name}@bench.example`,
+        username: name,
+        password: PASSWORD,
+      });
     });
     for (const r of await Promise.all(calls)) out.push(r.tokens);
   }
@@ -67,7 +74,11 @@ const uniqueTag = () => `b${randomBytes(4).toString("hex")}`;
  * falls on every load alike instead of on one of them: the ratios stay
  * comparable even when the absolute numbers move.
  */
-async function interleaved(loads: ReadonlyArray<(durationS: number) => Promise<Measurement>>, durationS: number, slices: number): Promise<Measurement[]> {
+async function interleaved(
+  loads: ReadonlyArray<(durationS: number) => Promise<Measurement>>,
+  durationS: number,
+  slices: number,
+): Promise<Measurement[]> {
   const parts: Measurement[][] = loads.map(() => []);
   const n = Math.max(1, Math.min(slices, Math.floor(durationS)));
   for (let i = 0; i < n; i++) {
@@ -101,9 +112,16 @@ export async function cheapRows(port: number, s: ScenarioSettings, db: "sqlite" 
   const pool = tokens.map((t) => t.refreshToken);
   const connections = s.connections;
 
-  const echo = (durationS: number) => runHttpLoad({ port, durationS, connections, path: ECHO_PATH, body: { message: "hello" } });
+  const echo = (durationS: number) =>
+    runHttpLoad({ port, durationS, connections, path: ECHO_PATH, body: { message: "hello" } });
   const currentUser = (durationS: number) =>
-    runHttpLoad({ port, durationS, connections, path: `${AUTH}/GetCurrentUser`, headers: { authorization: `Bearer ${access}` } });
+    runHttpLoad({
+      port,
+      durationS,
+      connections,
+      path: `${AUTH}/GetCurrentUser`,
+      headers: { authorization: `Bearer ${access}` },
+    });
   // A run ends with calls in flight whose answers are never read. Their
   // tokens go back to the pool: if the server did rotate one, asking again
   // within the reuse interval returns the same successor, and the chain goes on.
@@ -133,7 +151,10 @@ export async function cheapRows(port: number, s: ScenarioSettings, db: "sqlite" 
   const rows: RowSample[] = [];
   const [e, u, r] = await interleaved([echo, currentUser, refresh], s.durationS, SLICES);
   if (e && u && r && db === "postgresql") {
-    rows.push({ id: "current-user-postgresql", measurement: u, ceiling: e }, { id: "refresh-postgresql", measurement: r, ceiling: e });
+    rows.push(
+      { id: "current-user-postgresql", measurement: u, ceiling: e },
+      { id: "refresh-postgresql", measurement: r, ceiling: e },
+    );
     return rows;
   }
   if (e && u && r) {
@@ -141,11 +162,20 @@ export async function cheapRows(port: number, s: ScenarioSettings, db: "sqlite" 
     rows.push({ id: "current-user-connect", measurement: u, ceiling: e });
     rows.push({ id: "refresh-sqlite", measurement: r, ceiling: e });
   }
-  const grpcEcho = (durationS: number) => runGrpcLoad({ port, durationS, concurrency: connections, method: ECHO, request: { message: "hello" } });
+  const grpcEcho = (durationS: number) =>
+    runGrpcLoad({ port, durationS, concurrency: connections, method: ECHO, request: { message: "hello" } });
   const grpcUser = (durationS: number) =>
-    runGrpcLoad({ port, durationS, concurrency: connections, method: GET_CURRENT_USER, request: {}, metadata: { authorization: `Bearer ${access}` } });
+    runGrpcLoad({
+      port,
+      durationS,
+      concurrency: connections,
+      method: GET_CURRENT_USER,
+      request: {},
+      metadata: { authorization: `Bearer ${access}` },
+    });
   const [ge, gu] = await interleaved([grpcEcho, grpcUser], s.durationS, SLICES);
-  if (ge && gu) rows.push({ id: "echo-grpc", measurement: ge }, { id: "current-user-grpc", measurement: gu, ceiling: ge });
+  if (ge && gu)
+    rows.push({ id: "echo-grpc", measurement: ge }, { id: "current-user-grpc", measurement: gu, ceiling: ge });
   return rows;
 }
 

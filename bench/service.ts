@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { existsSync, openSync, closeSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -22,7 +22,8 @@ export function buildService(): string {
   const tsc = join(ROOT, "node_modules", ".bin", "tsc");
   const r = spawnSync(tsc, ["-p", "tsconfig.build.json", "--outDir", BUILD_DIR], { cwd: ROOT, encoding: "utf8" });
   const main = join(BUILD_DIR, "src", "main.js");
-  if (r.status !== 0) process.stderr.write(`bench: tsc reported errors (status ${r.status}); using what it emitted\n${r.stdout}`);
+  if (r.status !== 0)
+    process.stderr.write(`bench: tsc reported errors (status ${r.status}); using what it emitted\n${r.stdout}`);
   if (!existsSync(main)) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
   return main;
 }

@@ -5,29 +5,28 @@ import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import type { Config } from "./config.js";
 import { createOrm, migrate, type Orm } from "./db/orm.js";
 import { createDbProbe } from "./db/probe.js";
-import { createDbGuard, type DbGuard, guarded } from "./db/resilience.js";
-import { createHealthMonitor, type HealthMonitor } from "./health/health-monitor.js";
-import { createHealthHandlers } from "./health/health-service.js";
-import { createHealthRoute } from "./health/http-route.js";
-import { createMetrics, type Metrics } from "./metrics/metrics.js";
-import { registerReflection } from "./reflection/reflection-service.js";
 import { createSessionRepository, createUserRepository } from "./db/repositories.js";
+import { createDbGuard, type DbGuard, guarded } from "./db/resilience.js";
 import { type AuthService, createAuthService } from "./domain/auth-service.js";
 import { type AuthEvents, combineEvents } from "./domain/events.js";
 import { type Clock, systemClock } from "./domain/ports.js";
+import { createHealthMonitor, type HealthMonitor } from "./health/health-monitor.js";
+import { createHealthHandlers } from "./health/health-service.js";
+import { createHealthRoute } from "./health/http-route.js";
 import { createLogger, describeError, type Logger } from "./logger.js";
+import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
 import { loadPasswordBlocklist } from "./passwords/blocklist.js";
+import { createHashLimiter, type HashLimiter } from "./passwords/hash-limiter.js";
 import { createAbuseGuard } from "./rate-limit/abuse-guard.js";
 import { openLimiterStore } from "./rate-limit/stores.js";
-import { createAuditLog } from "./transport/audit-log.js";
-import { runtimeErrorGate } from "./transport/runtime-errors.js";
+import { registerReflection } from "./reflection/reflection-service.js";
 import { createDocsRoute } from "./rest/docs.js";
 import { createInProcessTransport } from "./rest/in-process-transport.js";
 import { createRestRoute } from "./rest/rest-route.js";
-import { createHashLimiter, type HashLimiter } from "./passwords/hash-limiter.js";
 import { createAccessTokens } from "./tokens/access-tokens.js";
 import { type KeyRing, loadKeyRing } from "./tokens/keys.js";
+import { createAuditLog } from "./transport/audit-log.js";
 import { createAuthHandlers } from "./transport/auth-handlers.js";
 import { registerBenchEcho } from "./transport/bench-echo.js";
 import { acceptRequestId, CALL_CONTEXT, type CallContext, callStorage } from "./transport/call-context.js";
@@ -38,6 +37,7 @@ import { type HttpRoute, pathOf, sendError, sendJson, sendNotFound } from "./tra
 import { createCallContextInterceptor } from "./transport/interceptors/call-context.js";
 import { createErrorInterceptor } from "./transport/interceptors/errors.js";
 import { createLoggingInterceptor } from "./transport/interceptors/logging.js";
+import { runtimeErrorGate } from "./transport/runtime-errors.js";
 import { createServer, type NodeRequest, type NodeResponse, type ServerHandle } from "./transport/server.js";
 
 export interface AppOptions {
@@ -147,7 +147,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // Order matters: the first is the outermost. Logging sees the final,
   // mapped status code; the call context is in place for all of them.
   // The REST routes go through the same list.
-  const interceptors = [createCallContextInterceptor(), createLoggingInterceptor(logger, metrics.onCallDone), createErrorInterceptor(logger)];
+  const interceptors = [
+    createCallContextInterceptor(),
+    createLoggingInterceptor(logger, metrics.onCallDone),
+    createErrorInterceptor(logger),
+  ];
 
   const httpRoutes: HttpRoute[] = [
     (req, res) => {
@@ -157,7 +161,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
     createHealthRoute(health),
     metrics.route,
-    createRestRoute({ service: AuthServiceDesc, transport: createInProcessTransport(routes, interceptors), maxBodyBytes: config.http.maxBodyBytes }),
+    createRestRoute({
+      service: AuthServiceDesc,
+      transport: createInProcessTransport(routes, interceptors),
+      maxBodyBytes: config.http.maxBodyBytes,
+    }),
     createDocsRoute(),
   ];
 

@@ -9,8 +9,7 @@ import { z } from "zod";
  * `.env.example` documents each variable; keep the two in step.
  */
 
-const int = (min: number, max: number) =>
-  z.coerce.number().int(`must be a whole number`).min(min).max(max);
+const int = (min: number, max: number) => z.coerce.number().int(`must be a whole number`).min(min).max(max);
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
@@ -58,7 +57,10 @@ const envSchema = z.object({
 
   CORS_ORIGINS: csv.default(["http://localhost:3000", "http://localhost:8000"]),
   TRUSTED_PROXIES: csv.default([]),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
+    .optional(),
   RATE_LIMIT_STORE: z.enum(["memory", "database", "redis"]).optional(),
   RATE_LIMIT_ENABLED: bool.default(true),
   LOGIN_ACCOUNT_FREE_FAILURES: int(1, 100).default(5),
@@ -140,9 +142,7 @@ export class ConfigError extends Error {
  */
 export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
   // An empty variable means "not set", as in most twelve-factor tools.
-  const present = Object.fromEntries(
-    Object.entries(source).filter(([, v]) => v !== undefined && v !== ""),
-  );
+  const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);

@@ -1,5 +1,5 @@
-import { createApp } from "./app.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { type App, createApp } from "./app.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
 import { describeError } from "./logger.js";
 import { KeyError } from "./tokens/keys.js";
 
@@ -9,10 +9,12 @@ import { KeyError } from "./tokens/keys.js";
  * line and exits non-zero.
  */
 const fatal = (message: string, extra: Record<string, unknown> = {}) => {
-  process.stderr.write(`${JSON.stringify({ level: "error", message, ...extra, timestamp: new Date().toISOString() })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: "error", message, ...extra, timestamp: new Date().toISOString() })}\n`,
+  );
 };
 
-let config;
+let config: Config;
 try {
   config = loadConfig(process.env);
 } catch (e) {
@@ -20,7 +22,7 @@ try {
   process.exit(1);
 }
 
-let app;
+let app: App;
 try {
   app = await createApp(config);
 } catch (e) {

@@ -7,7 +7,9 @@ try {
   const orm = await createOrm(config.database);
   await migrate(orm);
   await orm.close(true);
-  process.stdout.write(`${JSON.stringify({ level: "info", message: "migrations applied", database: config.database.kind })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ level: "info", message: "migrations applied", database: config.database.kind })}\n`,
+  );
 } catch (e) {
   process.stderr.write(
     `${JSON.stringify({ level: "error", message: e instanceof ConfigError ? e.message : "migration failed", error_name: e instanceof Error ? e.name : typeof e })}\n`,

@@ -7,7 +7,11 @@
  * take an access token.
  */
 import { create, createFileRegistry, hasOption } from "@bufbuild/protobuf";
-import { CodeGeneratorResponse_Feature, CodeGeneratorResponseSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import {
+  CodeGeneratorResponse_Feature,
+  CodeGeneratorResponseSchema,
+  FileDescriptorSetSchema,
+} from "@bufbuild/protobuf/wkt";
 import { type Plugin, runNodeJs } from "@bufbuild/protoplugin";
 import { buildOpenApiDocument } from "./openapi/document.js";
 

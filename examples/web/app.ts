@@ -56,7 +56,11 @@ el("api").textContent = api;
 el("register-form").addEventListener(
   "submit",
   action(async () => {
-    const res = await client.register({ email: value("reg-email"), username: value("reg-username"), password: value("reg-password") });
+    const res = await client.register({
+      email: value("reg-email"),
+      username: value("reg-username"),
+      password: value("reg-password"),
+    });
     tokens = res.tokens;
     show(`registered ${res.user?.username ?? ""}`, res.user);
   }),

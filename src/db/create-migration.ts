@@ -3,10 +3,11 @@
  * between the entities and the schema the existing migrations build.
  *   npm run migration:create            (needs PostgreSQL at TEST_DATABASE_URL)
  */
+
+import { randomUUID } from "node:crypto";
+import { Migrator } from "@mikro-orm/migrations";
 import { MikroORM as PostgresORM } from "@mikro-orm/postgresql";
 import { MikroORM as SqliteORM } from "@mikro-orm/sqlite";
-import { Migrator } from "@mikro-orm/migrations";
-import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { entities } from "./entities.js";
 import { postgresqlMigrations, sqliteMigrations } from "./migrations/index.js";
@@ -20,7 +21,11 @@ const migrationsFor = (dialect: string, list: typeof sqliteMigrations) => ({
   migrationsList: list,
 });
 
-const sqlite = await SqliteORM.init({ ...base, dbName: ":memory:", migrations: migrationsFor("sqlite", sqliteMigrations) });
+const sqlite = await SqliteORM.init({
+  ...base,
+  dbName: ":memory:",
+  migrations: migrationsFor("sqlite", sqliteMigrations),
+});
 await sqlite.migrator.up();
 console.log("sqlite:", (await sqlite.migrator.create()).fileName || "no changes");
 await sqlite.close();
@@ -33,7 +38,11 @@ await admin.query(`create database ${name}`);
 try {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const pgOrm = await PostgresORM.init({ ...base, clientUrl: url.toString(), migrations: migrationsFor("postgresql", postgresqlMigrations) });
+  const pgOrm = await PostgresORM.init({
+    ...base,
+    clientUrl: url.toString(),
+    migrations: migrationsFor("postgresql", postgresqlMigrations),
+  });
   await pgOrm.migrator.up();
   console.log("postgresql:", (await pgOrm.migrator.create()).fileName || "no changes");
   await pgOrm.close();

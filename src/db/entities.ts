@@ -10,7 +10,10 @@ export const UserSchema = defineEntity({
   name: "User",
   tableName: "users",
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
     // Stored trimmed and lower-cased, so the unique index is case-insensitive.
     email: p.string().length(254).unique(),
     username: p.string().length(32),
@@ -34,7 +37,10 @@ export const SessionSchema = defineEntity({
   name: "Session",
   tableName: "sessions",
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
     user: p.manyToOne(UserSchema).deleteRule("cascade").index(),
     createdAt: p.datetime().onCreate(() => new Date()),
     // Absolute end of the session; rotation never moves it.

@@ -1,8 +1,8 @@
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { MikroORM } from "@mikro-orm/core";
 import { Migrator } from "@mikro-orm/migrations";
 import type { AbstractSqlDriver, SqlEntityManager } from "@mikro-orm/sqlite";
-import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
 import type { DatabaseConfig } from "../config.js";
 import { entities } from "./entities.js";
 import { postgresqlMigrations, sqliteMigrations } from "./migrations/index.js";

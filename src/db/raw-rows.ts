@@ -43,7 +43,11 @@ export function createRawSql(orm: Orm) {
       .getConnection()
       .getNativeClient()
       .then((c) => (isSqliteClient(c) ? c : null)));
-  const read = async (sql: string, params: readonly unknown[], opts: { isolated?: boolean } = {}): Promise<RawRow | undefined> => {
+  const read = async (
+    sql: string,
+    params: readonly unknown[],
+    opts: { isolated?: boolean } = {},
+  ): Promise<RawRow | undefined> => {
     const db = await sqliteClient();
     if (!db || (opts.isolated && db.inTransaction)) return one(sql, params);
     try {
@@ -133,15 +137,14 @@ export function createRawSql(orm: Orm) {
       }
       const rotateNow = () => {
         const changed = db
-          .prepare("update refresh_tokens set rotated_at = ?, successor = ? where token_hash = ? and rotated_at is null")
+          .prepare(
+            "update refresh_tokens set rotated_at = ?, successor = ? where token_hash = ? and rotated_at is null",
+          )
           .run(toDb(r.at), r.successor, r.oldTokenHash).changes;
         if (changed !== 1) return false;
-        db.prepare("insert into refresh_tokens (token_hash, session_id, created_at, expires_at) values (?, ?, ?, ?)").run(
-          r.newTokenHash,
-          r.sessionId,
-          toDb(r.at),
-          toDb(r.newExpiresAt),
-        );
+        db.prepare(
+          "insert into refresh_tokens (token_hash, session_id, created_at, expires_at) values (?, ?, ?, ?)",
+        ).run(r.newTokenHash, r.sessionId, toDb(r.at), toDb(r.newExpiresAt));
         return true;
       };
       const converted = (e: unknown) => (e instanceof Error ? orm.em.getDriver().convertException(e) : e);

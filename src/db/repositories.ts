@@ -59,14 +59,11 @@ export function createUserRepository(orm: Orm): UserRepository {
 
     async findByLogin(login: string) {
       const key = login.toLowerCase();
-      const found = await em().findOne(
-        UserEntity,
-        key.includes("@") ? { email: key } : { usernameKey: key },
-        { populate: ["passwordHash"] },
-      );
+      const found = await em().findOne(UserEntity, key.includes("@") ? { email: key } : { usernameKey: key }, {
+        populate: ["passwordHash"],
+      });
       return found ? { user: toUser(found), passwordHash: found.passwordHash } : null;
     },
-
 
     async recordLogin(id: string, at: Date) {
       const fork = em();

@@ -1,3 +1,4 @@
+import type { FieldViolation } from "./errors.js";
 import {
   invalidCredentials,
   invalidToken,
@@ -6,7 +7,6 @@ import {
   userInactive,
   validationError,
 } from "./errors.js";
-import type { FieldViolation } from "./errors.js";
 import type { AuthEvents } from "./events.js";
 import type {
   AccessTokens,
@@ -99,8 +99,7 @@ export type AuthService = ReturnType<typeof createAuthService>;
 export function createAuthService(deps: AuthServiceDeps) {
   const { users, sessions, passwords, accessTokens, clock, policy, events } = deps;
 
-  const secondsUntil = (at: Date | number, now: Date) =>
-    Math.max(0, Math.floor((+at - +now) / 1000));
+  const secondsUntil = (at: Date | number, now: Date) => Math.max(0, Math.floor((+at - +now) / 1000));
 
   async function openSession(user: User): Promise<TokenPair> {
     const now = clock.now();
@@ -151,7 +150,12 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   async function revokeForReuse(record: RefreshTokenRecord, now: Date): Promise<never> {
     await sessions.revoke(record.sessionId, now);
-    events.emit({ event: "refresh_reuse_detected", outcome: "revoked", userId: record.userId, sessionId: record.sessionId });
+    events.emit({
+      event: "refresh_reuse_detected",
+      outcome: "revoked",
+      userId: record.userId,
+      sessionId: record.sessionId,
+    });
     throw tokenRevoked();
   }
 

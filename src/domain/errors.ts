@@ -54,15 +54,13 @@ export const validationError = (violations: readonly FieldViolation[]) =>
     { violations },
   );
 
-export const invalidCredentials = () =>
-  new DomainError("INVALID_CREDENTIALS", "invalid e-mail/username or password");
+export const invalidCredentials = () => new DomainError("INVALID_CREDENTIALS", "invalid e-mail/username or password");
 
 export const invalidToken = (what = "token") => new DomainError("INVALID_TOKEN", `invalid ${what}`);
 
 export const tokenExpired = () => new DomainError("TOKEN_EXPIRED", "token has expired");
 
-export const tokenRevoked = () =>
-  new DomainError("TOKEN_REVOKED", "token has been revoked; sign in again");
+export const tokenRevoked = () => new DomainError("TOKEN_REVOKED", "token has been revoked; sign in again");
 
 export const userInactive = () => new DomainError("USER_INACTIVE", "account is deactivated");
 

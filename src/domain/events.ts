@@ -3,13 +3,7 @@
  * turns them into audit log lines and metrics, adding the request id and
  * client address from the call's context. Never carries secrets.
  */
-export type AuthEventName =
-  | "register"
-  | "login"
-  | "refresh"
-  | "refresh_reuse_detected"
-  | "logout"
-  | "rate_limited";
+export type AuthEventName = "register" | "login" | "refresh" | "refresh_reuse_detected" | "logout" | "rate_limited";
 
 export interface AuthEvent {
   readonly event: AuthEventName;

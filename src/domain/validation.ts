@@ -14,8 +14,7 @@ export const PASSWORD_MAX_LENGTH = 256;
 export function normalizeEmail(raw: string, out: FieldViolation[], field = "email"): string {
   const email = raw.trim().toLowerCase();
   if (email.length === 0) out.push({ field, description: "is required" });
-  else if (email.length > 254 || !EMAIL.test(email))
-    out.push({ field, description: "is not a valid e-mail address" });
+  else if (email.length > 254 || !EMAIL.test(email)) out.push({ field, description: "is not a valid e-mail address" });
   return email;
 }
 
@@ -31,17 +30,11 @@ export function checkUsername(raw: string, out: FieldViolation[], field = "usern
 }
 
 /** NIST SP 800-63B: length only, no composition rules; Unicode compared after NFKC. */
-export function normalizePassword(
-  raw: string,
-  minLength: number,
-  out: FieldViolation[],
-  field = "password",
-): string {
+export function normalizePassword(raw: string, minLength: number, out: FieldViolation[], field = "password"): string {
   const password = raw.normalize("NFKC");
   const length = [...password].length;
   if (length === 0) out.push({ field, description: "is required" });
-  else if (length < minLength)
-    out.push({ field, description: `must be at least ${minLength} characters` });
+  else if (length < minLength) out.push({ field, description: `must be at least ${minLength} characters` });
   else if (length > PASSWORD_MAX_LENGTH)
     out.push({ field, description: `must be at most ${PASSWORD_MAX_LENGTH} characters` });
   return password;

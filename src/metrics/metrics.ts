@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { BreakerState } from "../db/resilience.js";
 import type { AuthEvents } from "../domain/events.js";
 import type { HashLimiter } from "../passwords/hash-limiter.js";

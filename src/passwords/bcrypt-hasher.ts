@@ -12,8 +12,7 @@ import type { HashLimiter } from "./hash-limiter.js";
  */
 const PREHASH_KEY = "warden/password/v1";
 
-const prehash = (password: string) =>
-  createHmac("sha256", PREHASH_KEY).update(password, "utf8").digest("base64");
+const prehash = (password: string) => createHmac("sha256", PREHASH_KEY).update(password, "utf8").digest("base64");
 
 const costOf = (hash: string): number | null => {
   const m = /^\$2[abxy]\$(\d{2})\$/.exec(hash);

@@ -78,7 +78,8 @@ export function createAbuseGuard(rl: Config["rateLimit"], store: LimiterStore, e
     const res = await consume(limiter, clientAddress());
     if (res.consumedPoints <= limiter.points) return;
     // Report the block once, when it starts, not for every refused attempt.
-    if (res.consumedPoints === limiter.points + 1) events.emit({ event: "rate_limited", outcome: "blocked", reason: scope });
+    if (res.consumedPoints === limiter.points + 1)
+      events.emit({ event: "rate_limited", outcome: "blocked", reason: scope });
     throw rateLimited(res.msBeforeNext);
   }
 
@@ -131,7 +132,10 @@ export function createAbuseGuard(rl: Config["rateLimit"], store: LimiterStore, e
 }
 
 /** consume() rejects with the counter's state once over the limit; that state is an answer, not an error. */
-async function consume(limiter: { consume(key: string): Promise<RateLimiterRes> }, key: string): Promise<RateLimiterRes> {
+async function consume(
+  limiter: { consume(key: string): Promise<RateLimiterRes> },
+  key: string,
+): Promise<RateLimiterRes> {
   try {
     return await limiter.consume(key);
   } catch (e) {

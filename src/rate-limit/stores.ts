@@ -73,7 +73,11 @@ export async function openLimiterStore(
   if (rl.store === "database" && database.kind === "postgresql") {
     // A small pool of its own, so counters never queue behind (or starve) the service's queries.
     const { default: pgClient } = await import("pg");
-    const pool = new pgClient.Pool({ connectionString: database.url, max: 2, connectionTimeoutMillis: STORE_CONNECT_TIMEOUT_MS });
+    const pool = new pgClient.Pool({
+      connectionString: database.url,
+      max: 2,
+      connectionTimeoutMillis: STORE_CONNECT_TIMEOUT_MS,
+    });
     pool.on("error", (e: Error) => logger.warn("rate-limit store error", { store: "postgresql", error_name: e.name }));
     await createTable(pool);
     return {

@@ -27,12 +27,14 @@ export function registerReflection(router: ConnectRouter, services: readonly Des
   const answer = createAnswerer(all);
   router.service(ReflectionV1, {
     async *serverReflectionInfo(requests) {
-      for await (const req of requests) yield { validHost: req.host, originalRequest: req, messageResponse: answer(req.messageRequest) };
+      for await (const req of requests)
+        yield { validHost: req.host, originalRequest: req, messageResponse: answer(req.messageRequest) };
     },
   });
   router.service(ReflectionV1alpha, {
     async *serverReflectionInfo(requests) {
-      for await (const req of requests) yield { validHost: req.host, originalRequest: req, messageResponse: answer(req.messageRequest) };
+      for await (const req of requests)
+        yield { validHost: req.host, originalRequest: req, messageResponse: answer(req.messageRequest) };
     },
   });
 }
@@ -71,7 +73,10 @@ function createAnswerer(services: readonly DescService[]): (query: ReflectionQue
       f.dependencies.forEach(visit);
     };
     visit(file);
-    return { case: "fileDescriptorResponse", value: { fileDescriptorProto: out.map((f) => toBinary(FileDescriptorProtoSchema, f.proto)) } };
+    return {
+      case: "fileDescriptorResponse",
+      value: { fileDescriptorProto: out.map((f) => toBinary(FileDescriptorProtoSchema, f.proto)) },
+    };
   };
   const notFound = (what: string): ReflectionAnswer => ({
     case: "errorResponse",

@@ -7,7 +7,10 @@ import { CALL_CONTEXT, currentCall } from "../transport/call-context.js";
  * first interceptor restores the call context (request id, client address)
  * from the AsyncLocalStorage the HTTP request runs in.
  */
-export function createInProcessTransport(routes: (router: ConnectRouter) => void, interceptors: readonly Interceptor[]): Transport {
+export function createInProcessTransport(
+  routes: (router: ConnectRouter) => void,
+  interceptors: readonly Interceptor[],
+): Transport {
   const restoreCallContext: Interceptor = (next) => (req) => {
     const call = currentCall();
     if (call !== undefined && req.contextValues.get(CALL_CONTEXT) === undefined) {

@@ -1,5 +1,5 @@
 import type { JsonValue } from "@bufbuild/protobuf";
-import { wireError, type WireError } from "../transport/errors.js";
+import { type WireError, wireError } from "../transport/errors.js";
 import type { NodeRequest } from "../transport/server.js";
 
 /** A VALIDATION_ERROR with the HTTP status that fits the problem (400, 405, 413, 415). */

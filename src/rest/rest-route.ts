@@ -38,12 +38,16 @@ export function createRestRoute(opts: RestRouteOptions): HttpRoute {
       sendError(res, badRequest(`method ${req.method ?? ""} not allowed`, 405), requestId);
       return true;
     }
-    let input;
+    let input: ReturnType<typeof fromJson>;
     try {
       const json = rule.bodyIsMessage ? await readJsonBody(req, opts.maxBodyBytes) : {};
       input = fromJson(rule.method.input, json, { ignoreUnknownFields: false });
     } catch (e) {
-      sendError(res, e instanceof BodyError ? e.wire : badRequest(`request body is not a valid ${rule.method.input.name}`), requestId);
+      sendError(
+        res,
+        e instanceof BodyError ? e.wire : badRequest(`request body is not a valid ${rule.method.input.name}`),
+        requestId,
+      );
       return true;
     }
     const header = new Headers();

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { SignJWT, createLocalJWKSet, errors, jwtVerify } from "jose";
+import { createLocalJWKSet, errors, jwtVerify, SignJWT } from "jose";
 import { invalidToken, tokenExpired } from "../domain/errors.js";
 import type { AccessTokens, Clock } from "../domain/ports.js";
 import type { AccessClaims } from "../domain/types.js";

@@ -1,12 +1,7 @@
-import {
-  type KeyObject,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-} from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type JWK, calculateJwkThumbprint, exportJWK } from "jose";
+import { calculateJwkThumbprint, exportJWK, type JWK } from "jose";
 
 /** The one signing algorithm; verification allows exactly this one (RFC 8725 §3.1). */
 export const JWT_ALG = "EdDSA";

@@ -1,6 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type TokenPair as TokenPairPb, TokenPairSchema, type User as UserPb, UserSchema } from "../../gen/auth/v1/auth_pb.js";
+import {
+  type TokenPair as TokenPairPb,
+  TokenPairSchema,
+  type User as UserPb,
+  UserSchema,
+} from "../../gen/auth/v1/auth_pb.js";
 import type { TokenPair, User } from "../domain/types.js";
 
 /** Pure conversions between domain values and protobuf messages. */

@@ -46,8 +46,8 @@ function reshape(reason: unknown, context: HandlerContext): void {
           violations: [{ field: "body", description: "is larger than the server accepts" }],
         }
       : reason.code === Code.Internal || reason.code === Code.Unknown
-      ? wireError("INTERNAL_ERROR", "internal error")
-      : { ...wireError(reasonForCode(reason.code), reason.rawMessage), code: reason.code };
+        ? wireError("INTERNAL_ERROR", "internal error")
+        : { ...wireError(reasonForCode(reason.code), reason.rawMessage), code: reason.code };
   const shaped = toConnectError(wire, context.values.get(CALL_CONTEXT)?.requestId ?? "");
   const target = reason as Writable<ConnectError>;
   target.code = shaped.code;

@@ -37,124 +37,135 @@ async function startStaticServer(): Promise<{ server: Server; port: number }> {
 }
 
 // Under CI the test must run: a missing browser is a failure there, not a skip.
-describe.skipIf(!haveChromium && process.env.CI !== "true")("browser client (examples/web) in headless Chromium", () => {
-  let api: TestServer;
-  let web: { server: Server; port: number };
-  let context: BrowserContext;
-  let userDataDir: string;
-  let allowedOrigin: string;
+describe.skipIf(!haveChromium && process.env.CI !== "true")(
+  "browser client (examples/web) in headless Chromium",
+  () => {
+    let api: TestServer;
+    let web: { server: Server; port: number };
+    let context: BrowserContext;
+    let userDataDir: string;
+    let allowedOrigin: string;
 
-  beforeAll(async () => {
-    await buildWebExample();
-    web = await startStaticServer();
-    // Same static server, two origins: only the localhost one is allowed.
-    allowedOrigin = `http://localhost:${web.port}`;
-    api = await startServer({ env: { CORS_ORIGINS: allowedOrigin } });
-    userDataDir = await mkdtemp(join(tmpdir(), "warden-chromium-"));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    beforeAll(async () => {
+      await buildWebExample();
+      web = await startStaticServer();
+      // Same static server, two origins: only the localhost one is allowed.
+      allowedOrigin = `http://localhost:${web.port}`;
+      api = await startServer({ env: { CORS_ORIGINS: allowedOrigin } });
+      userDataDir = await mkdtemp(join(tmpdir(), "warden-chromium-"));
+      context = await chromium.launchPersistentContext(userDataDir, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+      });
     });
-  });
 
-  afterAll(async () => {
-    await context?.close();
-    await api?.close();
-    await new Promise((resolve) => web?.server.close(resolve));
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
-  });
-
-  const open = async (origin: string): Promise<Page> => {
-    const page = await context.newPage();
-    await page.goto(`${origin}/index.html?api=${encodeURIComponent(api.baseUrl)}`);
-    await expect.poll(() => page.textContent("#api")).toBe(api.baseUrl);
-    return page;
-  };
-
-  const login = async (page: Page, id: string, password: string) => {
-    await page.fill("#login-id", id);
-    await page.fill("#login-password", password);
-    await page.click("#login");
-  };
-
-  it("when a user registers, logs in, reads the current user, refreshes and logs out in the page, then each step shows", async () => {
-    const page = await open(allowedOrigin);
-    const u = uniqueUser("web");
-    await page.fill("#reg-email", u.email);
-    await page.fill("#reg-username", u.username);
-    await page.fill("#reg-password", u.password);
-    await page.click("#register");
-    await expect.poll(() => page.textContent("#status")).toBe(`registered ${u.username}`);
-
-    await login(page, u.email, u.password);
-    await expect.poll(() => page.textContent("#status")).toBe(`logged in as ${u.username}`);
-
-    await page.click("#me");
-    await expect.poll(() => page.textContent("#status")).toBe(`current user ${u.username}`);
-    expect(await page.textContent("#user")).toContain(u.email);
-
-    await page.click("#refresh");
-    await expect.poll(() => page.textContent("#status")).toMatch(/^refreshed; access token valid for \d+ s$/);
-
-    await page.click("#logout");
-    await expect.poll(() => page.textContent("#status")).toBe("logged out");
-    expect(await page.textContent("#user")).toBe("(signed out)");
-    expect(await page.textContent("#error")).toBe("");
-    await page.close();
-  });
-
-  it("when the password is wrong, then the page shows INVALID_CREDENTIALS and the request id it could read through CORS", async () => {
-    const page = await open(allowedOrigin);
-    const u = uniqueUser("webwrong");
-    await page.fill("#reg-email", u.email);
-    await page.fill("#reg-username", u.username);
-    await page.fill("#reg-password", u.password);
-    await page.click("#register");
-    await expect.poll(() => page.textContent("#status")).toBe(`registered ${u.username}`);
-
-    await login(page, u.username, "definitely-the-wrong-password");
-    await expect.poll(() => page.textContent("#error")).toMatch(/^INVALID_CREDENTIALS: .+ \(request [A-Za-z0-9._-]+\)$/);
-    expect(await page.textContent("#status")).toBe("");
-    await page.close();
-  });
-
-  it("when /docs is opened, then Swagger UI renders every REST route and asks no other host for anything", async () => {
-    const page = await context.newPage();
-    const foreign: string[] = [];
-    page.on("request", (r) => {
-      if (new URL(r.url()).origin !== api.baseUrl) foreign.push(r.url());
+    afterAll(async () => {
+      await context?.close();
+      await api?.close();
+      await new Promise((resolve) => web?.server.close(resolve));
+      if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
     });
-    const consoleErrors: string[] = [];
-    page.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(m.text());
-    });
-    await page.goto(`${api.baseUrl}/docs`);
-    await expect.poll(() => page.locator(".opblock").count(), { timeout: 15_000 }).toBe(5);
-    const paths = await page.locator(".opblock-summary-path").allTextContents();
-    expect(paths.map((p) => p.replace(/\u200b/g, "")).sort()).toEqual(["/auth/login", "/auth/logout", "/auth/refresh", "/auth/register", "/users/me"]);
-    expect(foreign).toEqual([]);
-    expect(consoleErrors).toEqual([]);
-    await page.close();
-  });
 
-  it("when the page comes from an origin not in CORS_ORIGINS, then the browser blocks the call and nothing is created", async () => {
-    const page = await open(`http://127.0.0.1:${web.port}`);
-    const u = uniqueUser("webcors");
-    await page.fill("#reg-email", u.email);
-    await page.fill("#reg-username", u.username);
-    await page.fill("#reg-password", u.password);
-    await page.click("#register");
-    await expect.poll(() => page.textContent("#error")).not.toBe("");
-    expect(await page.textContent("#error")).not.toMatch(/^[A-Z_]+_(ERROR|EXISTS|CREDENTIALS):/);
-    expect(await page.textContent("#status")).toBe("");
-    await page.close();
-    // The preflight failed, so the Register call itself never reached the service.
-    const res = await fetch(`${api.baseUrl}/auth/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email_or_username: u.email, password: u.password }),
+    const open = async (origin: string): Promise<Page> => {
+      const page = await context.newPage();
+      await page.goto(`${origin}/index.html?api=${encodeURIComponent(api.baseUrl)}`);
+      await expect.poll(() => page.textContent("#api")).toBe(api.baseUrl);
+      return page;
+    };
+
+    const login = async (page: Page, id: string, password: string) => {
+      await page.fill("#login-id", id);
+      await page.fill("#login-password", password);
+      await page.click("#login");
+    };
+
+    it("when a user registers, logs in, reads the current user, refreshes and logs out in the page, then each step shows", async () => {
+      const page = await open(allowedOrigin);
+      const u = uniqueUser("web");
+      await page.fill("#reg-email", u.email);
+      await page.fill("#reg-username", u.username);
+      await page.fill("#reg-password", u.password);
+      await page.click("#register");
+      await expect.poll(() => page.textContent("#status")).toBe(`registered ${u.username}`);
+
+      await login(page, u.email, u.password);
+      await expect.poll(() => page.textContent("#status")).toBe(`logged in as ${u.username}`);
+
+      await page.click("#me");
+      await expect.poll(() => page.textContent("#status")).toBe(`current user ${u.username}`);
+      expect(await page.textContent("#user")).toContain(u.email);
+
+      await page.click("#refresh");
+      await expect.poll(() => page.textContent("#status")).toMatch(/^refreshed; access token valid for \d+ s$/);
+
+      await page.click("#logout");
+      await expect.poll(() => page.textContent("#status")).toBe("logged out");
+      expect(await page.textContent("#user")).toBe("(signed out)");
+      expect(await page.textContent("#error")).toBe("");
+      await page.close();
     });
-    expect(res.status).toBe(401);
-  });
-});
+
+    it("when the password is wrong, then the page shows INVALID_CREDENTIALS and the request id it could read through CORS", async () => {
+      const page = await open(allowedOrigin);
+      const u = uniqueUser("webwrong");
+      await page.fill("#reg-email", u.email);
+      await page.fill("#reg-username", u.username);
+      await page.fill("#reg-password", u.password);
+      await page.click("#register");
+      await expect.poll(() => page.textContent("#status")).toBe(`registered ${u.username}`);
+
+      await login(page, u.username, "definitely-the-wrong-password");
+      await expect
+        .poll(() => page.textContent("#error"))
+        .toMatch(/^INVALID_CREDENTIALS: .+ \(request [A-Za-z0-9._-]+\)$/);
+      expect(await page.textContent("#status")).toBe("");
+      await page.close();
+    });
+
+    it("when /docs is opened, then Swagger UI renders every REST route and asks no other host for anything", async () => {
+      const page = await context.newPage();
+      const foreign: string[] = [];
+      page.on("request", (r) => {
+        if (new URL(r.url()).origin !== api.baseUrl) foreign.push(r.url());
+      });
+      const consoleErrors: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error") consoleErrors.push(m.text());
+      });
+      await page.goto(`${api.baseUrl}/docs`);
+      await expect.poll(() => page.locator(".opblock").count(), { timeout: 15_000 }).toBe(5);
+      const paths = await page.locator(".opblock-summary-path").allTextContents();
+      expect(paths.map((p) => p.replace(/\u200b/g, "")).sort()).toEqual([
+        "/auth/login",
+        "/auth/logout",
+        "/auth/refresh",
+        "/auth/register",
+        "/users/me",
+      ]);
+      expect(foreign).toEqual([]);
+      expect(consoleErrors).toEqual([]);
+      await page.close();
+    });
+
+    it("when the page comes from an origin not in CORS_ORIGINS, then the browser blocks the call and nothing is created", async () => {
+      const page = await open(`http://127.0.0.1:${web.port}`);
+      const u = uniqueUser("webcors");
+      await page.fill("#reg-email", u.email);
+      await page.fill("#reg-username", u.username);
+      await page.fill("#reg-password", u.password);
+      await page.click("#register");
+      await expect.poll(() => page.textContent("#error")).not.toBe("");
+      expect(await page.textContent("#error")).not.toMatch(/^[A-Z_]+_(ERROR|EXISTS|CREDENTIALS):/);
+      expect(await page.textContent("#status")).toBe("");
+      await page.close();
+      // The preflight failed, so the Register call itself never reached the service.
+      const res = await fetch(`${api.baseUrl}/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email_or_username: u.email, password: u.password }),
+      });
+      expect(res.status).toBe(401);
+    });
+  },
+);

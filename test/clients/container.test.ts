@@ -16,7 +16,10 @@ const instructions = read("Dockerfile")
 // these checks keep the image's promises from drifting.
 describe("container image definition", () => {
   it("when the final stage is read, then it is node:22-slim, non-root, port 8080, a data volume, SIGTERM and node as PID 1", () => {
-    const lastFrom = instructions.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith("FROM ")).at(-1);
+    const lastFrom = instructions
+      .map((l, i) => [l, i] as const)
+      .filter(([l]) => l.startsWith("FROM "))
+      .at(-1);
     expect(lastFrom?.[0]).toBe("FROM node:22-slim");
     const final = instructions.slice(lastFrom?.[1] ?? 0);
     expect(final).toContain("USER node");

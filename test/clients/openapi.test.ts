@@ -6,8 +6,14 @@ import { startServer, type TestServer } from "../helpers/server.js";
 
 interface OpenApi {
   openapi: string;
-  paths: Record<string, Record<string, { security?: unknown[]; description?: string; responses: Record<string, unknown> }>>;
-  components: { schemas: Record<string, { properties?: Record<string, { description?: string }> }>; securitySchemes: Record<string, unknown> };
+  paths: Record<
+    string,
+    Record<string, { security?: unknown[]; description?: string; responses: Record<string, unknown> }>
+  >;
+  components: {
+    schemas: Record<string, { properties?: Record<string, { description?: string }> }>;
+    securitySchemes: Record<string, unknown>;
+  };
 }
 
 describe("OpenAPI document and Swagger UI", () => {
@@ -27,10 +33,20 @@ describe("OpenAPI document and Swagger UI", () => {
   });
 
   it("when the document is compared with the annotations, then it lists every REST route and no other", () => {
-    const fromProto = httpRulesOf(AuthService).map((r) => `${r.verb} ${r.path}`).sort();
-    const fromDoc = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((verb) => `${verb.toUpperCase()} ${path}`)).sort();
+    const fromProto = httpRulesOf(AuthService)
+      .map((r) => `${r.verb} ${r.path}`)
+      .sort();
+    const fromDoc = Object.entries(doc.paths)
+      .flatMap(([path, ops]) => Object.keys(ops).map((verb) => `${verb.toUpperCase()} ${path}`))
+      .sort();
     expect(fromDoc).toEqual(fromProto);
-    expect(fromDoc).toEqual(["GET /users/me", "POST /auth/login", "POST /auth/logout", "POST /auth/refresh", "POST /auth/register"]);
+    expect(fromDoc).toEqual([
+      "GET /users/me",
+      "POST /auth/login",
+      "POST /auth/logout",
+      "POST /auth/refresh",
+      "POST /auth/register",
+    ]);
   });
 
   it("when /users/me is documented, then it needs the bearer scheme and the others do not", () => {
@@ -44,7 +60,13 @@ describe("OpenAPI document and Swagger UI", () => {
     expect(login?.properties?.email_or_username?.description).toContain("e-mail address or the username");
     expect(login?.properties?.email_or_username?.description).toContain("emailOrUsername");
     const pair = doc.components.schemas["auth.v1.TokenPair"];
-    expect(Object.keys(pair?.properties ?? {})).toEqual(["access_token", "refresh_token", "token_type", "expires_in", "refresh_expires_in"]);
+    expect(Object.keys(pair?.properties ?? {})).toEqual([
+      "access_token",
+      "refresh_token",
+      "token_type",
+      "expires_in",
+      "refresh_expires_in",
+    ]);
     expect(doc.paths["/auth/refresh"]?.post?.description).toContain("rotates a refresh token");
   });
 
@@ -76,7 +98,12 @@ describe("OpenAPI document and Swagger UI", () => {
   });
 
   it("when a file outside the allow-list is asked for under /docs, then 404", async () => {
-    for (const path of ["/docs/package.json", "/docs/../package.json", "/docs/%2e%2e/package.json", "/docs/swagger-ui.js.map"]) {
+    for (const path of [
+      "/docs/package.json",
+      "/docs/../package.json",
+      "/docs/%2e%2e/package.json",
+      "/docs/swagger-ui.js.map",
+    ]) {
       const res = await fetch(`${server.baseUrl}${path}`);
       expect(res.status, path).toBe(404);
     }

@@ -54,7 +54,11 @@ describe("REST error statuses from the error table", () => {
   afterAll(() => new Promise((resolve) => server?.close(resolve)));
 
   const post = async (path: string, body: unknown) => {
-    const res = await fetch(base + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(base + path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     return { res, json: (await res.json()) as Record<string, unknown> };
   };
 
@@ -66,7 +70,11 @@ describe("REST error statuses from the error table", () => {
   });
 
   it("when the database is down, then 503 SERVICE_UNAVAILABLE with a generic message", async () => {
-    const { res, json } = await post("/auth/register", { email: "a@example.com", username: "abc", password: "x".repeat(20) });
+    const { res, json } = await post("/auth/register", {
+      email: "a@example.com",
+      username: "abc",
+      password: "x".repeat(20),
+    });
     expect(res.status).toBe(503);
     expect(json.error_code).toBe("SERVICE_UNAVAILABLE");
     expect(JSON.stringify(json)).not.toContain("5432");

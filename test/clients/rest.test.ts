@@ -40,7 +40,11 @@ describe("REST routes from the google.api.http annotations", () => {
     return { status: res.status, headers: res.headers, json: (await res.json()) as unknown };
   };
 
-  const expectError = (r: { status: number; headers: Headers; json: unknown }, status: number, code: string): ErrorBody => {
+  const expectError = (
+    r: { status: number; headers: Headers; json: unknown },
+    status: number,
+    code: string,
+  ): ErrorBody => {
     expect(r.status).toBe(status);
     const body = r.json as ErrorBody;
     expect(Object.keys(body)).toEqual(expect.arrayContaining(["error_code", "detail", "timestamp", "request_id"]));
@@ -63,7 +67,12 @@ describe("REST routes from the google.api.http annotations", () => {
     expect(regBody.tokens.expires_in).toBeGreaterThan(0);
     expect(JSON.stringify(reg.json)).not.toMatch(/accessToken|tokenType|expiresIn|isActive|createdAt/);
 
-    const login = await call("POST", "/auth/login", { email_or_username: u.username, password: u.password }, { "x-request-id": "rest-login-1" });
+    const login = await call(
+      "POST",
+      "/auth/login",
+      { email_or_username: u.username, password: u.password },
+      { "x-request-id": "rest-login-1" },
+    );
     expect(login.status).toBe(200);
     expect(login.headers.get("x-request-id")).toBe("rest-login-1");
     const tokens = (login.json as AuthBody).tokens;
@@ -90,12 +99,18 @@ describe("REST routes from the google.api.http annotations", () => {
     expect((await call("POST", "/auth/register", u)).status).toBe(200);
     const login = await call("POST", "/auth/login", { emailOrUsername: u.email, password: u.password });
     expect(login.status).toBe(200);
-    const refresh = await call("POST", "/auth/refresh", { refreshToken: (login.json as AuthBody).tokens.refresh_token });
+    const refresh = await call("POST", "/auth/refresh", {
+      refreshToken: (login.json as AuthBody).tokens.refresh_token,
+    });
     expect(refresh.status).toBe(200);
   });
 
   it("when fields are invalid, then 400 VALIDATION_ERROR names them", async () => {
-    const body = expectError(await call("POST", "/auth/register", { email: "not-an-email", username: "x", password: "short" }), 400, "VALIDATION_ERROR");
+    const body = expectError(
+      await call("POST", "/auth/register", { email: "not-an-email", username: "x", password: "short" }),
+      400,
+      "VALIDATION_ERROR",
+    );
     const fields = (body.field_violations ?? []).map((v) => v.field);
     expect(fields).toEqual(expect.arrayContaining(["email", "username", "password"]));
   });
@@ -108,7 +123,11 @@ describe("REST routes from the google.api.http annotations", () => {
   });
 
   it("when the content type is not JSON, then a 415 in the error shape", async () => {
-    const res = await fetch(`${server.baseUrl}/auth/login`, { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" });
+    const res = await fetch(`${server.baseUrl}/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "hello",
+    });
     expectError({ status: res.status, headers: res.headers, json: await res.json() }, 415, "VALIDATION_ERROR");
   });
 
@@ -126,7 +145,11 @@ describe("REST routes from the google.api.http annotations", () => {
   it("when the password is wrong, then 401 INVALID_CREDENTIALS", async () => {
     const u = uniqueUser("wrong");
     await call("POST", "/auth/register", u);
-    const body = expectError(await call("POST", "/auth/login", { email_or_username: u.email, password: "wrong-password-123" }), 401, "INVALID_CREDENTIALS");
+    const body = expectError(
+      await call("POST", "/auth/login", { email_or_username: u.email, password: "wrong-password-123" }),
+      401,
+      "INVALID_CREDENTIALS",
+    );
     expect(body.detail).not.toContain(u.email);
   });
 
@@ -142,14 +165,22 @@ describe("REST routes from the google.api.http annotations", () => {
   it("when the e-mail is already registered, then 409 USER_ALREADY_EXISTS", async () => {
     const u = uniqueUser("dup");
     await call("POST", "/auth/register", u);
-    expectError(await call("POST", "/auth/register", { ...u, username: `${u.username}x`, email: u.email.toUpperCase() }), 409, "USER_ALREADY_EXISTS");
+    expectError(
+      await call("POST", "/auth/register", { ...u, username: `${u.username}x`, email: u.email.toUpperCase() }),
+      409,
+      "USER_ALREADY_EXISTS",
+    );
   });
 
   it("when the user is deactivated, then login answers 403 USER_INACTIVE", async () => {
     const u = uniqueUser("inactive");
     const reg = await call("POST", "/auth/register", u);
     await server.app.auth.setActive((reg.json as AuthBody).user.id, false);
-    expectError(await call("POST", "/auth/login", { email_or_username: u.username, password: u.password }), 403, "USER_INACTIVE");
+    expectError(
+      await call("POST", "/auth/login", { email_or_username: u.username, password: u.password }),
+      403,
+      "USER_INACTIVE",
+    );
   });
 
   it("when REST is called over HTTP/2 cleartext, then it answers as over HTTP/1.1", async () => {
@@ -177,7 +208,12 @@ describe("REST routes from the google.api.http annotations", () => {
     const body = fc.oneof(
       fc.string(),
       fc.json(),
-      fc.dictionary(fc.constantFrom("email", "username", "password", "email_or_username", "refresh_token", "refreshToken"), fc.jsonValue()).map((d) => JSON.stringify(d)),
+      fc
+        .dictionary(
+          fc.constantFrom("email", "username", "password", "email_or_username", "refresh_token", "refreshToken"),
+          fc.jsonValue(),
+        )
+        .map((d) => JSON.stringify(d)),
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), body, async (route, text) => {
@@ -193,7 +229,12 @@ describe("REST routes from the google.api.http annotations", () => {
   });
 
   it("when a REST call fails, then the interceptors log it under the same request id as the response", async () => {
-    await call("POST", "/auth/login", { email_or_username: "nobody-here", password: "whatever-123456" }, { "x-request-id": "rest-log-check" });
+    await call(
+      "POST",
+      "/auth/login",
+      { email_or_username: "nobody-here", password: "whatever-123456" },
+      { "x-request-id": "rest-log-check" },
+    );
     const line = server.logs.find((l) => l.message === "rpc" && l.request_id === "rest-log-check");
     expect(line).toMatchObject({ procedure: "auth.v1.AuthService/Login", code: "unauthenticated", protocol: "rest" });
   });

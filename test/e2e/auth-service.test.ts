@@ -1,8 +1,8 @@
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import {
   type AuthClient,
   authClient,
@@ -52,15 +52,11 @@ await describeEachDatabase(describe, "AuthService over the network", (kind) => {
     it("when the e-mail or username is taken in another case, then ALREADY_EXISTS / USER_ALREADY_EXISTS", async () => {
       const u = uniqueUser();
       await client.register(u);
-      const byEmail = await connectFailure(
-        client.register({ ...uniqueUser(), email: u.email.toUpperCase() }),
-      );
+      const byEmail = await connectFailure(client.register({ ...uniqueUser(), email: u.email.toUpperCase() }));
       expect(byEmail.code).toBe(Code.AlreadyExists);
       expect(byEmail.reason).toBe("USER_ALREADY_EXISTS");
       expect(byEmail.domain).toBe("auth.v1");
-      const byName = await connectFailure(
-        client.register({ ...uniqueUser(), username: u.username.toUpperCase() }),
-      );
+      const byName = await connectFailure(client.register({ ...uniqueUser(), username: u.username.toUpperCase() }));
       expect(byName.reason).toBe("USER_ALREADY_EXISTS");
     });
 
@@ -89,12 +85,15 @@ await describeEachDatabase(describe, "AuthService over the network", (kind) => {
       ["an 11-character password", { password: "a".repeat(11) }, ["password"]],
       ["a 257-character password", { password: "a".repeat(257) }, ["password"]],
       ["everything empty", { email: "", username: "", password: "" }, ["email", "username", "password"]],
-    ])("when registering with %s, then INVALID_ARGUMENT / VALIDATION_ERROR names the fields", async (_, patch, fields) => {
-      const f = await connectFailure(client.register({ ...uniqueUser(), ...patch }));
-      expect(f.code).toBe(Code.InvalidArgument);
-      expect(f.reason).toBe("VALIDATION_ERROR");
-      expect(f.fields.sort()).toEqual([...fields].sort());
-    });
+    ])(
+      "when registering with %s, then INVALID_ARGUMENT / VALIDATION_ERROR names the fields",
+      async (_, patch, fields) => {
+        const f = await connectFailure(client.register({ ...uniqueUser(), ...patch }));
+        expect(f.code).toBe(Code.InvalidArgument);
+        expect(f.reason).toBe("VALIDATION_ERROR");
+        expect(f.fields.sort()).toEqual([...fields].sort());
+      },
+    );
 
     it("when the password has 12 characters and no character classes, then it is accepted (no composition rules)", async () => {
       const res = await client.register({ ...uniqueUser(), password: "aaaaaaaaaaab" });
@@ -129,7 +128,9 @@ await describeEachDatabase(describe, "AuthService over the network", (kind) => {
       const u = uniqueUser();
       await client.register(u);
       const wrong = await connectFailure(client.login({ emailOrUsername: u.email, password: "wrong password!!" }));
-      const unknown = await connectFailure(client.login({ emailOrUsername: "nobody@example.com", password: "wrong password!!" }));
+      const unknown = await connectFailure(
+        client.login({ emailOrUsername: "nobody@example.com", password: "wrong password!!" }),
+      );
       for (const f of [wrong, unknown]) {
         expect(f.code).toBe(Code.Unauthenticated);
         expect(f.reason).toBe("INVALID_CREDENTIALS");
@@ -190,10 +191,13 @@ await describeEachDatabase(describe, "AuthService over the network", (kind) => {
     it("when the same token is refreshed by ten concurrent calls, then at most one succeeds", async () => {
       const reg = await client.register(uniqueUser());
       const token = reg.tokens?.refreshToken ?? "";
-      const results = await Promise.allSettled(Array.from({ length: 10 }, () => client.refresh({ refreshToken: token })));
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, () => client.refresh({ refreshToken: token })),
+      );
       expect(results.filter((r) => r.status === "fulfilled").length).toBeLessThanOrEqual(1);
       for (const r of results) {
-        if (r.status === "rejected") expect((await connectFailure(Promise.reject(r.reason))).reason).toBe("TOKEN_REVOKED");
+        if (r.status === "rejected")
+          expect((await connectFailure(Promise.reject(r.reason))).reason).toBe("TOKEN_REVOKED");
       }
     });
 
@@ -309,12 +313,18 @@ await describeEachDatabase(describe, "AuthService over the network", (kind) => {
   describe("request ids and protocols", () => {
     it("when a client sends a well-formed x-request-id, then it is echoed in the header and in ErrorInfo", async () => {
       const f = await connectFailure(
-        client.login({ emailOrUsername: "nobody", password: "whatever-whatever" }, { headers: { "x-request-id": "trace-42.a_b" } }),
+        client.login(
+          { emailOrUsername: "nobody", password: "whatever-whatever" },
+          { headers: { "x-request-id": "trace-42.a_b" } },
+        ),
       );
       expect(f.requestId).toBe("trace-42.a_b");
       expect(f.error.metadata.get("x-request-id")).toBe("trace-42.a_b");
       let seen: string | null = null;
-      await client.register(uniqueUser(), { headers: { "x-request-id": "ok-1" }, onHeader: (h) => (seen = h.get("x-request-id")) });
+      await client.register(uniqueUser(), {
+        headers: { "x-request-id": "ok-1" },
+        onHeader: (h) => (seen = h.get("x-request-id")),
+      });
       expect(seen).toBe("ok-1");
     });
 
@@ -365,7 +375,11 @@ await describeEachDatabase(describe, "AuthService over the network", (kind) => {
     });
 
     it("when the same flow runs over gRPC, gRPC-Web and Connect binary, then each protocol works", async () => {
-      for (const transport of [grpcTransport(server.baseUrl), grpcWebTransport(server.baseUrl), connectTransport(server.baseUrl, true)]) {
+      for (const transport of [
+        grpcTransport(server.baseUrl),
+        grpcWebTransport(server.baseUrl),
+        connectTransport(server.baseUrl, true),
+      ]) {
         const c = authClient(transport);
         const u = uniqueUser();
         const reg = await c.register(u);
@@ -381,11 +395,10 @@ await describeEachDatabase(describe, "AuthService over the network", (kind) => {
       const g = grpcJsClient(server.port);
       try {
         const u = uniqueUser();
-        const reg = await grpcJsCall<{ user: { id: string; created_at: { seconds: string } }; tokens: { access_token: string; token_type: string } }>(
-          g,
-          "Register",
-          u,
-        );
+        const reg = await grpcJsCall<{
+          user: { id: string; created_at: { seconds: string } };
+          tokens: { access_token: string; token_type: string };
+        }>(g, "Register", u);
         expect(reg.error).toBeUndefined();
         expect(reg.response?.tokens.token_type).toBe("Bearer");
         expect(Number(reg.response?.user.created_at.seconds)).toBeGreaterThan(1_700_000_000);
@@ -397,18 +410,25 @@ await describeEachDatabase(describe, "AuthService over the network", (kind) => {
         expect(me.response?.user.id).toBe(reg.response?.user.id);
         expect(me.response?.user.last_login_at ?? null).toBeNull();
 
-        const dup = await grpcJsCall(g, "Register", u, (() => {
-          const m = new grpc.Metadata();
-          m.set("x-request-id", "grpc-js-dup-1");
-          return m;
-        })());
+        const dup = await grpcJsCall(
+          g,
+          "Register",
+          u,
+          (() => {
+            const m = new grpc.Metadata();
+            m.set("x-request-id", "grpc-js-dup-1");
+            return m;
+          })(),
+        );
         const f = grpcJsFailure(dup.error);
         expect(f.code).toBe(Code.AlreadyExists);
         expect(f.reason).toBe("USER_ALREADY_EXISTS");
         expect(f.domain).toBe("auth.v1");
         expect(f.requestId).toBe("grpc-js-dup-1");
 
-        const bad = grpcJsFailure((await grpcJsCall(g, "Register", { email: "x", username: "y", password: "z" })).error);
+        const bad = grpcJsFailure(
+          (await grpcJsCall(g, "Register", { email: "x", username: "y", password: "z" })).error,
+        );
         expect(bad.code).toBe(Code.InvalidArgument);
         expect(bad.fields.sort()).toEqual(["email", "password", "username"]);
       } finally {

@@ -28,7 +28,9 @@ describe("the service process", () => {
       const reg = await authClient(connectTransport(first.baseUrl)).register(u);
       access = reg.tokens?.accessToken ?? "";
       refresh = reg.tokens?.refreshToken ?? "";
-      kid = ((await (await fetch(`${first.baseUrl}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys[0]?.kid ?? "";
+      kid =
+        ((await (await fetch(`${first.baseUrl}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> })
+          .keys[0]?.kid ?? "";
     } finally {
       expect(await first.stop()).toBe(0);
     }
@@ -40,7 +42,9 @@ describe("the service process", () => {
     const second = await spawnServer({ DATA_DIR: dataDir });
     try {
       const client = authClient(connectTransport(second.baseUrl));
-      const jwks = (await (await fetch(`${second.baseUrl}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
+      const jwks = (await (await fetch(`${second.baseUrl}/.well-known/jwks.json`)).json()) as {
+        keys: Array<{ kid: string }>;
+      };
       expect(jwks.keys.map((k) => k.kid)).toEqual([kid]);
       const me = await client.getCurrentUser({}, { headers: { authorization: `Bearer ${access}` } });
       expect(me.user?.email).toBe(u.email);
@@ -63,7 +67,11 @@ describe("the service process", () => {
   });
 
   it("when NODE_ENV=production has no signing key, then it refuses to start and names the variable", async () => {
-    const r = await runToExit({ NODE_ENV: "production", DATABASE_URL: `sqlite:${join(dataDir, "prod.sqlite")}`, DATA_DIR: dataDir });
+    const r = await runToExit({
+      NODE_ENV: "production",
+      DATABASE_URL: `sqlite:${join(dataDir, "prod.sqlite")}`,
+      DATA_DIR: dataDir,
+    });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("JWT_PRIVATE_KEY");
   });
@@ -81,7 +89,9 @@ describe("the service process", () => {
   });
 
   it("when the configured key is not Ed25519 or not a key at all, then it refuses to start and says why", async () => {
-    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 })
+      .privateKey.export({ type: "pkcs8", format: "pem" })
+      .toString();
     for (const key of [rsa, "not a key"]) {
       const r = await runToExit({ JWT_PRIVATE_KEY: key, DATA_DIR: dataDir });
       expect(r.code).not.toBe(0);
@@ -92,9 +102,11 @@ describe("the service process", () => {
 
   describe.skipIf(!PG)("in production on PostgreSQL", () => {
     let db: TestDatabase;
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: these belong to the nested describe.skipIf block, which the rule does not recognise
     beforeAll(async () => {
       db = await createTestDatabase("postgresql");
     });
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: these belong to the nested describe.skipIf block, which the rule does not recognise
     afterAll(() => db?.drop());
 
     it("when given a JWK key from a file and DATABASE_URL, then it migrates, serves, and signs with that key", async () => {
@@ -102,12 +114,19 @@ describe("the service process", () => {
       const jwk = await exportJWK(privateKey);
       const keyFile = join(dataDir, "prod-key.jwk");
       await writeFile(keyFile, JSON.stringify(jwk), { mode: 0o600 });
-      const proc = await spawnServer({ NODE_ENV: "production", DATABASE_URL: db.url, JWT_PRIVATE_KEY_FILE: keyFile, DATA_DIR: join(dataDir, "prod") });
+      const proc = await spawnServer({
+        NODE_ENV: "production",
+        DATABASE_URL: db.url,
+        JWT_PRIVATE_KEY_FILE: keyFile,
+        DATA_DIR: join(dataDir, "prod"),
+      });
       try {
         const u = uniqueUser();
         const reg = await authClient(connectTransport(proc.baseUrl)).register(u);
         expect(reg.user?.email).toBe(u.email);
-        const jwks = (await (await fetch(`${proc.baseUrl}/.well-known/jwks.json`)).json()) as { keys: Array<{ x: string; d?: string }> };
+        const jwks = (await (await fetch(`${proc.baseUrl}/.well-known/jwks.json`)).json()) as {
+          keys: Array<{ x: string; d?: string }>;
+        };
         expect(jwks.keys[0]?.x).toBe(jwk.x);
         expect(jwks.keys[0]?.d).toBeUndefined(); // never the private part
       } finally {

@@ -17,10 +17,15 @@ await describeEachDatabase(describe, "smoke", (kind) => {
     const reg = await client.register(u);
     expect(reg.user?.email).toBe(u.email);
     const grpcClient = grpcJsClient(server.port);
-    const res = await grpcJsCall<{ user: { id: string } }>(grpcClient, "Login", { email_or_username: u.username, password: u.password });
+    const res = await grpcJsCall<{ user: { id: string } }>(grpcClient, "Login", {
+      email_or_username: u.username,
+      password: u.password,
+    });
     expect(res.error).toBeUndefined();
     expect(res.response?.user.id).toBe(reg.user?.id);
     grpcClient.close();
-    await expect(client.login({ emailOrUsername: u.email, password: "nope-nope-nope" })).rejects.toBeInstanceOf(ConnectError);
+    await expect(client.login({ emailOrUsername: u.email, password: "nope-nope-nope" })).rejects.toBeInstanceOf(
+      ConnectError,
+    );
   });
 });

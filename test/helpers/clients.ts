@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
@@ -15,8 +15,7 @@ export const connectTransport = (baseUrl: string, useBinaryFormat = false): Tran
 export const grpcTransport = (baseUrl: string): Transport => createGrpcTransport({ baseUrl });
 
 /** gRPC-Web over HTTP/1.1. */
-export const grpcWebTransport = (baseUrl: string): Transport =>
-  createGrpcWebTransport({ baseUrl, httpVersion: "1.1" });
+export const grpcWebTransport = (baseUrl: string): Transport => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" });
 
 export const authClient = (transport: Transport): AuthClient => createClient(AuthService, transport);
 
@@ -24,9 +23,18 @@ const PROTO_DIR = join(import.meta.dirname, "..", "..", "proto");
 
 /** A plain @grpc/grpc-js client built from the .proto files, with no Connect code involved. */
 export function grpcJsClient(port: number, service = "auth.v1.AuthService", file = "auth/v1/auth.proto") {
-  const def = protoLoader.loadSync(file, { includeDirs: [PROTO_DIR], keepCase: true, longs: String, enums: String, defaults: false, oneofs: true });
+  const def = protoLoader.loadSync(file, {
+    includeDirs: [PROTO_DIR],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: false,
+    oneofs: true,
+  });
   const pkg = grpc.loadPackageDefinition(def);
-  const Ctor = service.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], pkg) as grpc.ServiceClientConstructor;
+  const Ctor = service
+    .split(".")
+    .reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], pkg) as grpc.ServiceClientConstructor;
   return new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 }
 

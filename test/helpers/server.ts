@@ -116,8 +116,7 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 30_00
     let buffer = "";
     child.stdout?.on("data", (chunk: Buffer) => {
       buffer += chunk.toString("utf8");
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
+      for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
         stdout.push(line);
@@ -148,7 +147,10 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 30_00
 }
 
 /** Runs the service entry point and waits for it to exit (for start-up refusals). */
-export function runToExit(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; stderr: string; stdout: string }> {
+export function runToExit(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawnMain(env);
     let stdout = "";

@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { authClient, connectTransport, type AuthClient } from "../helpers/clients.js";
+import { type AuthClient, authClient, connectTransport } from "../helpers/clients.js";
 import { createTestDatabase, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
 import { type ProxyMode, startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
@@ -132,7 +132,10 @@ describe.skipIf(!pgOk)("PostgreSQL behind a proxy that fails", () => {
     const url = new URL(realDb.url);
     proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
     url.port = String(proxy.port);
-    server = await startServer({ db: { kind: "postgresql", url: url.toString(), drop: () => realDb.drop() }, env: RESILIENCE_ENV });
+    server = await startServer({
+      db: { kind: "postgresql", url: url.toString(), drop: () => realDb.drop() },
+      env: RESILIENCE_ENV,
+    });
     client = authClient(connectTransport(server.baseUrl));
   });
   afterAll(async () => {
@@ -180,7 +183,9 @@ describe.skipIf(!pgOk)("PostgreSQL behind a proxy that fails", () => {
       watch.stop();
       // No connection stays checked out for good (a failed transaction start
       // used to keep its connection forever, until the pool ran dry).
-      const pool = await (server.app.orm.em.getConnection() as unknown as { getNativeClient(): Promise<pg.Pool> }).getNativeClient();
+      const pool = await (
+        server.app.orm.em.getConnection() as unknown as { getNativeClient(): Promise<pg.Pool> }
+      ).getNativeClient();
       await waitFor("every pooled connection back or gone", () => pool.totalCount === pool.idleCount, 5_000);
     },
     60_000,

@@ -59,7 +59,10 @@ describe("structured logs at debug level", () => {
 
     // grpc-js, with the token in metadata as other gRPC services send it.
     const js = grpcJsClient(server.port);
-    const login = await grpcJsCall<{ tokens: { access_token: string } }>(js, "Login", { email_or_username: u.email, password: u.password });
+    const login = await grpcJsCall<{ tokens: { access_token: string } }>(js, "Login", {
+      email_or_username: u.email,
+      password: u.password,
+    });
     expect(login.error?.code).toBe(grpc.status.UNAUTHENTICATED);
     const md = new grpc.Metadata();
     md.set("authorization", "Bearer grpc-js-secret-token-0123456789");
@@ -85,23 +88,28 @@ describe("structured logs at debug level", () => {
 
   it("when a call is served, then every line it writes, domain audit lines included, carries its request id", () => {
     const afterStart = server.logs.slice(server.logs.findIndex((l) => l.message === "listening") + 1);
-    const withoutId = afterStart.filter((l) => !PROCESS_MESSAGES.has(String(l.message)) && typeof l.request_id !== "string");
+    const withoutId = afterStart.filter(
+      (l) => !PROCESS_MESSAGES.has(String(l.message)) && typeof l.request_id !== "string",
+    );
     expect(withoutId).toEqual([]);
     const audit = server.logs.filter((l) => l.message === "audit");
-    expect(audit.map((l) => l.event)).toEqual(expect.arrayContaining(["register", "login", "refresh", "refresh_reuse_detected", "logout"]));
+    expect(audit.map((l) => l.event)).toEqual(
+      expect.arrayContaining(["register", "login", "refresh", "refresh_reuse_detected", "logout"]),
+    );
     for (const id of requestIds) {
       expect(server.logs.filter((l) => l.request_id === id && l.message === "rpc")).toHaveLength(1);
     }
   });
 
   it("when a call ends, then its one call line names procedure, protocol, code, duration and peer", () => {
-    const lines = server.logs.filter((l) => l.message === "rpc" && String(l.procedure).startsWith("auth.v1.AuthService/"));
-    const procedures = new Set(lines.map((l) => l.procedure));
-    for (const m of ["Register", "Login", "Refresh", "Logout", "GetCurrentUser"]) expect(procedures).toContain(`auth.v1.AuthService/${m}`);
-    expect(new Set(lines.map((l) => l.protocol))).toEqual(new Set(["connect", "grpc"]));
-    expect(new Set(lines.map((l) => l.code))).toEqual(
-      new Set(["ok", "already_exists", "unauthenticated"]),
+    const lines = server.logs.filter(
+      (l) => l.message === "rpc" && String(l.procedure).startsWith("auth.v1.AuthService/"),
     );
+    const procedures = new Set(lines.map((l) => l.procedure));
+    for (const m of ["Register", "Login", "Refresh", "Logout", "GetCurrentUser"])
+      expect(procedures).toContain(`auth.v1.AuthService/${m}`);
+    expect(new Set(lines.map((l) => l.protocol))).toEqual(new Set(["connect", "grpc"]));
+    expect(new Set(lines.map((l) => l.code))).toEqual(new Set(["ok", "already_exists", "unauthenticated"]));
     for (const l of lines) {
       expect(l).toMatchObject({ level: "info", peer: "127.0.0.1" });
       expect(typeof l.duration_ms).toBe("number");

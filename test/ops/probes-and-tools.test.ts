@@ -1,16 +1,16 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import * as grpc from "@grpc/grpc-js";
 import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { ServerReflection, type ServerReflectionResponse } from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import { Code, type ConnectError, createClient } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ServerReflection, type ServerReflectionResponse } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { authClient, connectTransport, grpcJsCall, grpcJsClient, grpcTransport } from "../helpers/clients.js";
 import { grpcJsFailure } from "../helpers/errors.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
-import { healthClient, metricValue, Status, watchHealth, waitFor } from "./support.js";
+import { healthClient, metricValue, Status, waitFor, watchHealth } from "./support.js";
 
 /**
  * What operators' tools see: a Kubernetes-style gRPC health probe (grpc-js,
@@ -29,7 +29,10 @@ const HEALTH_PROTO = "grpc/health/v1/health.proto";
 describe("operations surface", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startServer({ db: "sqlite", env: { CORS_ORIGINS: "http://localhost:3000", REFRESH_REUSE_INTERVAL: "0" } });
+    server = await startServer({
+      db: "sqlite",
+      env: { CORS_ORIGINS: "http://localhost:3000", REFRESH_REUSE_INTERVAL: "0" },
+    });
   });
   afterAll(() => server?.close());
 
@@ -46,7 +49,10 @@ describe("operations surface", () => {
         expect(unknown.error?.code).toBe(grpc.status.NOT_FOUND);
         expect(grpcJsFailure(unknown.error).reason).toBe("VALIDATION_ERROR");
         const list = await grpcJsCall<{ statuses: Record<string, { status: string }> }>(client, "List", {});
-        expect(list.response?.statuses).toEqual({ "": { status: "SERVING" }, "auth.v1.AuthService": { status: "SERVING" } });
+        expect(list.response?.statuses).toEqual({
+          "": { status: "SERVING" },
+          "auth.v1.AuthService": { status: "SERVING" },
+        });
       } finally {
         client.close();
       }
@@ -56,7 +62,9 @@ describe("operations surface", () => {
       const client = grpcJsClient(server.port, "grpc.health.v1.Health", HEALTH_PROTO);
       const first = (service: string) =>
         new Promise<string>((resolve, reject) => {
-          const call = (client as unknown as { Watch(req: unknown): grpc.ClientReadableStream<{ status: string }> }).Watch({ service });
+          const call = (
+            client as unknown as { Watch(req: unknown): grpc.ClientReadableStream<{ status: string }> }
+          ).Watch({ service });
           call.once("data", (m: { status: string }) => {
             resolve(m.status);
             call.cancel();
@@ -82,9 +90,12 @@ describe("operations surface", () => {
         "grpc.reflection.v1alpha.ServerReflection",
       ]);
       const methods = await bufCurl("--list-methods", server.baseUrl);
-      expect(methods.split("\n").filter((m) => m.startsWith("auth.v1.")).sort()).toEqual(
-        ["GetCurrentUser", "Login", "Logout", "Refresh", "Register"].map((m) => `auth.v1.AuthService/${m}`),
-      );
+      expect(
+        methods
+          .split("\n")
+          .filter((m) => m.startsWith("auth.v1."))
+          .sort(),
+      ).toEqual(["GetCurrentUser", "Login", "Logout", "Refresh", "Register"].map((m) => `auth.v1.AuthService/${m}`));
       const alpha = await bufCurl("--reflect-protocol", "grpc-v1alpha", "--list-methods", server.baseUrl);
       expect(alpha).toContain("grpc.health.v1.Health/Watch");
     });
@@ -100,17 +111,27 @@ describe("operations surface", () => {
       for await (const res of client.serverReflectionInfo(requests())) answers.push(res.messageResponse);
       const names = (i: number) => {
         const a = answers[i];
-        return a?.case === "fileDescriptorResponse" ? a.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b).name) : [];
+        return a?.case === "fileDescriptorResponse"
+          ? a.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b).name)
+          : [];
       };
       expect(names(0)[0]).toBe("auth/v1/auth.proto");
-      expect(names(0)).toEqual(expect.arrayContaining(["google/api/annotations.proto", "google/protobuf/descriptor.proto", "google/protobuf/timestamp.proto"]));
+      expect(names(0)).toEqual(
+        expect.arrayContaining([
+          "google/api/annotations.proto",
+          "google/protobuf/descriptor.proto",
+          "google/protobuf/timestamp.proto",
+        ]),
+      );
       expect(names(1)).toEqual(["grpc/health/v1/health.proto"]);
       expect(answers[2]).toMatchObject({ case: "errorResponse", value: { errorCode: Code.NotFound } });
     });
 
     it("when buf curl calls Register with a JSON body, then reflection supplies the schema and the user comes back", async () => {
       const u = uniqueUser("buf");
-      const out = JSON.parse(await bufCurl("-d", JSON.stringify(u), `${server.baseUrl}/auth.v1.AuthService/Register`)) as {
+      const out = JSON.parse(
+        await bufCurl("-d", JSON.stringify(u), `${server.baseUrl}/auth.v1.AuthService/Register`),
+      ) as {
         user: { email: string };
         tokens: { tokenType: string };
       };
@@ -119,7 +140,9 @@ describe("operations surface", () => {
     });
 
     it("when a service is unknown, then reflection cannot describe it and buf curl says so", async () => {
-      await expect(bufCurl("-d", "{}", `${server.baseUrl}/no.such.Service/Nothing`)).rejects.toThrow(/failed to find service named "no.such.Service"/);
+      await expect(bufCurl("-d", "{}", `${server.baseUrl}/no.such.Service/Nothing`)).rejects.toThrow(
+        /failed to find service named "no.such.Service"/,
+      );
     });
   });
 
@@ -135,16 +158,24 @@ describe("operations surface", () => {
       const u = uniqueUser("metrics");
       await client.register(u);
       await client.login({ emailOrUsername: u.email, password: u.password });
-      const bad = await client.login({ emailOrUsername: u.email, password: "wrong-password-123" }).catch((e: unknown) => e);
+      const bad = await client
+        .login({ emailOrUsername: u.email, password: "wrong-password-123" })
+        .catch((e: unknown) => e);
       expect((bad as ConnectError).code).toBe(Code.Unauthenticated);
 
       const res = await fetch(`${server.baseUrl}/metrics`);
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
       const text = await res.text();
-      expect(text).toContain('grpc_server_handled_total{grpc_service="auth.v1.AuthService",grpc_method="Login",grpc_code="OK"} 1');
-      expect(text).toContain('grpc_server_handled_total{grpc_service="auth.v1.AuthService",grpc_method="Login",grpc_code="UNAUTHENTICATED"} 1');
-      expect(text).toMatch(/grpc_server_handling_seconds_count\{grpc_service="auth\.v1\.AuthService",grpc_method="Register"\} [1-9]/);
+      expect(text).toContain(
+        'grpc_server_handled_total{grpc_service="auth.v1.AuthService",grpc_method="Login",grpc_code="OK"} 1',
+      );
+      expect(text).toContain(
+        'grpc_server_handled_total{grpc_service="auth.v1.AuthService",grpc_method="Login",grpc_code="UNAUTHENTICATED"} 1',
+      );
+      expect(text).toMatch(
+        /grpc_server_handling_seconds_count\{grpc_service="auth\.v1\.AuthService",grpc_method="Register"\} [1-9]/,
+      );
       expect(text).toContain('warden_logins_total{outcome="success",reason=""} 1');
       expect(text).toContain('warden_logins_total{outcome="failure",reason="INVALID_CREDENTIALS"} 1');
       expect(text).toMatch(/warden_registrations_total\{outcome="success",reason=""\} [1-9]/);
@@ -162,7 +193,8 @@ describe("operations surface", () => {
       const token = reg.tokens?.refreshToken ?? "";
       await client.refresh({ refreshToken: token });
       // With no grace window, presenting the rotated token again is reuse.
-      const scrape = async () => metricValue(await (await fetch(`${server.baseUrl}/metrics`)).text(), "warden_refresh_reuse_detected_total");
+      const scrape = async () =>
+        metricValue(await (await fetch(`${server.baseUrl}/metrics`)).text(), "warden_refresh_reuse_detected_total");
       const before = (await scrape()) ?? -1;
       const replay = await client.refresh({ refreshToken: token }).catch((e: unknown) => e);
       expect((replay as ConnectError).code).toBe(Code.Unauthenticated);
@@ -174,7 +206,11 @@ describe("operations surface", () => {
     const preflight = (origin: string) =>
       fetch(`${server.baseUrl}/auth.v1.AuthService/Login`, {
         method: "OPTIONS",
-        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type,connect-protocol-version" },
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "content-type,connect-protocol-version",
+        },
       });
 
     it("when an allowed origin sends a preflight, then it gets the CORS headers, x-request-id and grpc-status exposed", async () => {
@@ -183,7 +219,8 @@ describe("operations surface", () => {
       expect(res.headers.get("access-control-allow-origin")).toBe("http://localhost:3000");
       expect(res.headers.get("access-control-allow-methods")).toContain("POST");
       const allowed = (res.headers.get("access-control-allow-headers") ?? "").toLowerCase();
-      for (const h of ["content-type", "connect-protocol-version", "authorization", "x-request-id"]) expect(allowed).toContain(h);
+      for (const h of ["content-type", "connect-protocol-version", "authorization", "x-request-id"])
+        expect(allowed).toContain(h);
       const exposed = (res.headers.get("access-control-expose-headers") ?? "").toLowerCase();
       for (const h of ["x-request-id", "grpc-status", "grpc-message"]) expect(exposed).toContain(h);
     });

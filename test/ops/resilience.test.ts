@@ -10,7 +10,11 @@ import { metricValue, waitFor } from "./support.js";
 /** The database guard on its own: what counts towards the breaker, and what callers get. */
 
 const refused = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
-const rejection = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 describe("database guard", () => {
   it("when the database answers with domain errors, however many, then the circuit stays closed and the error passes unchanged", async () => {

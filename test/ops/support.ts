@@ -1,4 +1,4 @@
-import { createClient, type Client } from "@connectrpc/connect";
+import { type Client, createClient } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
 import { grpcTransport } from "../helpers/clients.js";
 
@@ -22,7 +22,8 @@ export function watchHealth(baseUrl: string, service = ""): HealthWatch {
   const abort = new AbortController();
   const ended = (async () => {
     try {
-      for await (const res of healthClient(baseUrl).watch({ service }, { signal: abort.signal })) statuses.push(res.status);
+      for await (const res of healthClient(baseUrl).watch({ service }, { signal: abort.signal }))
+        statuses.push(res.status);
       return {};
     } catch (error) {
       return { error };
@@ -32,7 +33,11 @@ export function watchHealth(baseUrl: string, service = ""): HealthWatch {
 }
 
 /** Polls until `check` returns true; fails after `timeoutMs` (a bound that proves nothing hangs). */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;

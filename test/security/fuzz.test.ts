@@ -23,7 +23,11 @@ const REST = [
 
 /** A value for a request field: usually the right type, sometimes anything at all. */
 const fieldValue = (plausible: fc.Arbitrary<string>) =>
-  fc.oneof({ weight: 6, arbitrary: plausible }, { weight: 2, arbitrary: fc.string() }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) });
+  fc.oneof(
+    { weight: 6, arbitrary: plausible },
+    { weight: 2, arbitrary: fc.string() },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+  );
 
 const requestBody = fc.oneof(
   {
@@ -45,7 +49,10 @@ const requestBody = fc.oneof(
 );
 
 /** Either JSON of a body, or raw text that is usually not JSON at all. */
-const jsonText = fc.oneof({ weight: 5, arbitrary: requestBody.map((b) => JSON.stringify(b)) }, { weight: 1, arbitrary: fc.string({ maxLength: 200 }) });
+const jsonText = fc.oneof(
+  { weight: 5, arbitrary: requestBody.map((b) => JSON.stringify(b)) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
+);
 
 describe("fuzzing every RPC and REST route", () => {
   let server: TestServer;
@@ -70,11 +77,18 @@ describe("fuzzing every RPC and REST route", () => {
 
   it("when random bytes are sent as binary messages over Connect and gRPC, then never INTERNAL", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...methods), fc.uint8Array({ maxLength: 300 }), fc.boolean(), async (m, bytes, overGrpc) => {
-        const r = overGrpc ? await grpcRaw(server.port, rpcPath(m.name), bytes) : await connectRaw(server.baseUrl, rpcPath(m.name), bytes, true);
-        notInternal(r, `${m.name} ${overGrpc ? "grpc" : "connect"} ${Buffer.from(bytes).toString("hex")}`);
-        count(m.name, r.code === 0);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...methods),
+        fc.uint8Array({ maxLength: 300 }),
+        fc.boolean(),
+        async (m, bytes, overGrpc) => {
+          const r = overGrpc
+            ? await grpcRaw(server.port, rpcPath(m.name), bytes)
+            : await connectRaw(server.baseUrl, rpcPath(m.name), bytes, true);
+          notInternal(r, `${m.name} ${overGrpc ? "grpc" : "connect"} ${Buffer.from(bytes).toString("hex")}`);
+          count(m.name, r.code === 0);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -116,7 +130,10 @@ describe("fuzzing every RPC and REST route", () => {
     await fc.assert(
       fc.asyncProperty(header, fc.boolean(), async (authorization, rest) => {
         const res = rest
-          ? await fetch(`${server.baseUrl}/users/me`, { headers: { authorization }, signal: AbortSignal.timeout(10_000) })
+          ? await fetch(`${server.baseUrl}/users/me`, {
+              headers: { authorization },
+              signal: AbortSignal.timeout(10_000),
+            })
           : await fetch(server.baseUrl + rpcPath("GetCurrentUser"), {
               method: "POST",
               headers: { authorization, "content-type": "application/json" },

@@ -34,7 +34,10 @@ describe("hash limiter", () => {
     const late = limiter.run(async () => {
       ran = true;
     });
-    const error = await late.then(() => undefined, (e: unknown) => e);
+    const error = await late.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isDomainError(error) && error.reason).toBe("SERVICE_UNAVAILABLE");
     await slow;
     expect(ran).toBe(false);
@@ -50,7 +53,12 @@ describe("a flood of logins", () => {
     // The login limiter is off: twenty parallel logins of one account would
     // (rightly) be throttled by it, and this test is about hashing alone.
     server = await startServer({
-      env: { BCRYPT_ROUNDS: "10", BCRYPT_CONCURRENCY: "1", BCRYPT_QUEUE_TIMEOUT_MS: "1000", RATE_LIMIT_ENABLED: "false" },
+      env: {
+        BCRYPT_ROUNDS: "10",
+        BCRYPT_CONCURRENCY: "1",
+        BCRYPT_QUEUE_TIMEOUT_MS: "1000",
+        RATE_LIMIT_ENABLED: "false",
+      },
     });
     client = authClient(connectTransport(server.baseUrl));
   });
@@ -62,7 +70,12 @@ describe("a flood of logins", () => {
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, server.app.hashLimiter.active)), 2);
     const flood = Array.from({ length: 40 }, (_, i) =>
-      outcome(client.login({ emailOrUsername: i % 2 ? u.username : uniqueUser().username, password: i % 2 ? u.password : "wrong-password!" })),
+      outcome(
+        client.login({
+          emailOrUsername: i % 2 ? u.username : uniqueUser().username,
+          password: i % 2 ? u.password : "wrong-password!",
+        }),
+      ),
     );
     await sleep(50);
     const timings: number[] = [];

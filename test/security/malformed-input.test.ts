@@ -26,11 +26,23 @@ describe("malformed messages never yield INTERNAL", () => {
     it(`when ${what} arrives over Connect binary, gRPC and gRPC-Web, then INVALID_ARGUMENT / VALIDATION_ERROR on every RPC`, async () => {
       for (const path of paths) {
         const connect = await connectRaw(server.baseUrl, path, bytes, true);
-        expect(connect, `${path} connect`).toEqual({ code: Code.InvalidArgument, reason: "VALIDATION_ERROR", httpStatus: 400 });
+        expect(connect, `${path} connect`).toEqual({
+          code: Code.InvalidArgument,
+          reason: "VALIDATION_ERROR",
+          httpStatus: 400,
+        });
         const grpc = await grpcRaw(server.port, path, bytes);
-        expect(grpc, `${path} grpc`).toMatchObject({ code: Code.InvalidArgument, reason: "VALIDATION_ERROR", httpStatus: 200 });
+        expect(grpc, `${path} grpc`).toMatchObject({
+          code: Code.InvalidArgument,
+          reason: "VALIDATION_ERROR",
+          httpStatus: 200,
+        });
         const web = await grpcWebRaw(server.baseUrl, path, bytes);
-        expect(web, `${path} grpc-web`).toMatchObject({ code: Code.InvalidArgument, reason: "VALIDATION_ERROR", httpStatus: 200 });
+        expect(web, `${path} grpc-web`).toMatchObject({
+          code: Code.InvalidArgument,
+          reason: "VALIDATION_ERROR",
+          httpStatus: 200,
+        });
       }
     });
   }
@@ -38,17 +50,29 @@ describe("malformed messages never yield INTERNAL", () => {
   it("when the Connect JSON body is not JSON or has wrongly typed fields, then HTTP 400 / VALIDATION_ERROR on every RPC", async () => {
     for (const method of AuthService.methods) {
       // Every field of the request, given a value of the wrong JSON type, in both spellings.
-      const wrongTypes = method.input.fields.flatMap((f) => [`{"${f.jsonName}": {"nested": true}}`, `{"${f.name}": 5}`]);
+      const wrongTypes = method.input.fields.flatMap((f) => [
+        `{"${f.jsonName}": {"nested": true}}`,
+        `{"${f.name}": 5}`,
+      ]);
       for (const body of ["{not json", "[1,2,3]", '"a string"', "\u0000\u0001", ...wrongTypes]) {
         const r = await connectRaw(server.baseUrl, `/${AuthService.typeName}/${method.name}`, body, false);
-        expect(r, `${method.name} ${JSON.stringify(body)}`).toEqual({ code: Code.InvalidArgument, reason: "VALIDATION_ERROR", httpStatus: 400 });
+        expect(r, `${method.name} ${JSON.stringify(body)}`).toEqual({
+          code: Code.InvalidArgument,
+          reason: "VALIDATION_ERROR",
+          httpStatus: 400,
+        });
       }
     }
   });
 
   it("when a malformed message is refused, then the service still serves the next call normally", async () => {
     await grpcRaw(server.port, paths[0] ?? "", GARBAGE["a length past the end"] ?? new Uint8Array());
-    const ok = await connectRaw(server.baseUrl, `/${AuthService.typeName}/Login`, JSON.stringify({ emailOrUsername: "nobody", password: "x-password-x" }), false);
+    const ok = await connectRaw(
+      server.baseUrl,
+      `/${AuthService.typeName}/Login`,
+      JSON.stringify({ emailOrUsername: "nobody", password: "x-password-x" }),
+      false,
+    );
     expect(ok).toMatchObject({ code: Code.Unauthenticated, reason: "INVALID_CREDENTIALS" });
     expect(server.logs.some((l) => l.level === "error")).toBe(false);
   });
@@ -80,7 +104,11 @@ describe("request bodies over MAX_BODY_BYTES are refused before parsing", () => 
 
   it("when an oversized REST body is sent, with or without content-length, then 413 and the server stays up", async () => {
     const body = JSON.stringify({ email: "a@b.co", username: "abc", password: "x".repeat(max * 4) });
-    const sized = await fetch(`${server.baseUrl}/auth/register`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const sized = await fetch(`${server.baseUrl}/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
     expect(sized.status).toBe(413);
     const stream = new ReadableStream<Uint8Array>({
       start(c) {

@@ -11,7 +11,12 @@ describe("brute force on one account", () => {
   let client: AuthClient;
   beforeAll(async () => {
     server = await startServer({
-      env: { ...BEHIND_PROXY, LOGIN_ACCOUNT_FREE_FAILURES: "5", LOGIN_ACCOUNT_MAX_FAILURES: "5", LOGIN_ACCOUNT_BLOCK_SECONDS: "900" },
+      env: {
+        ...BEHIND_PROXY,
+        LOGIN_ACCOUNT_FREE_FAILURES: "5",
+        LOGIN_ACCOUNT_MAX_FAILURES: "5",
+        LOGIN_ACCOUNT_BLOCK_SECONDS: "900",
+      },
     });
     client = authClient(connectTransport(server.baseUrl));
   });
@@ -21,7 +26,8 @@ describe("brute force on one account", () => {
     const u = uniqueUser();
     await client.register(u);
     const results = [];
-    for (let i = 0; i < 200; i++) results.push(await loginFrom(client, addressNo(i + 1), u.username, `wrong-password-${i}`));
+    for (let i = 0; i < 200; i++)
+      results.push(await loginFrom(client, addressNo(i + 1), u.username, `wrong-password-${i}`));
 
     expect(results.filter((r) => r.reason === "INVALID_CREDENTIALS")).toHaveLength(5);
     expect(results.slice(5).every((r) => r.reason === "RATE_LIMITED")).toBe(true);
@@ -45,7 +51,12 @@ describe("brute force on one account", () => {
       real.push(await loginFrom(client, addressNo(5000 + i), u.username, "not-the-password"));
       fake.push(await loginFrom(client, addressNo(6000 + i), ghost, "not-the-password"));
     }
-    const shape = (o: Outcome) => ({ reason: o.reason, code: o.code, message: o.message, retryS: o.retryMs && Math.round(o.retryMs / 10_000) });
+    const shape = (o: Outcome) => ({
+      reason: o.reason,
+      code: o.code,
+      message: o.message,
+      retryS: o.retryMs && Math.round(o.retryMs / 10_000),
+    });
     expect(fake.map(shape)).toEqual(real.map(shape));
     expect(real.at(-1)?.reason).toBe("RATE_LIMITED");
   });
@@ -66,7 +77,12 @@ describe("slowing down failures before the block", () => {
   let client: AuthClient;
   beforeAll(async () => {
     server = await startServer({
-      env: { ...BEHIND_PROXY, LOGIN_ACCOUNT_FREE_FAILURES: "2", LOGIN_ACCOUNT_MAX_FAILURES: "4", LOGIN_ACCOUNT_BLOCK_SECONDS: "60" },
+      env: {
+        ...BEHIND_PROXY,
+        LOGIN_ACCOUNT_FREE_FAILURES: "2",
+        LOGIN_ACCOUNT_MAX_FAILURES: "4",
+        LOGIN_ACCOUNT_BLOCK_SECONDS: "60",
+      },
     });
     client = authClient(connectTransport(server.baseUrl));
   });
@@ -106,8 +122,12 @@ describe("slowing down failures before the block", () => {
     const u = uniqueUser();
     await client.register(u);
     for (let round = 0; round < 3; round++) {
-      expect((await loginFrom(client, addressNo(100 + round), u.username, "nope-nope-nope")).reason).toBe("INVALID_CREDENTIALS");
-      expect((await loginFrom(client, addressNo(200 + round), u.username, "nope-nope-nope")).reason).toBe("INVALID_CREDENTIALS");
+      expect((await loginFrom(client, addressNo(100 + round), u.username, "nope-nope-nope")).reason).toBe(
+        "INVALID_CREDENTIALS",
+      );
+      expect((await loginFrom(client, addressNo(200 + round), u.username, "nope-nope-nope")).reason).toBe(
+        "INVALID_CREDENTIALS",
+      );
       expect((await loginFrom(client, addressNo(300 + round), u.username, u.password)).reason).toBe("ok");
     }
   });
@@ -132,11 +152,21 @@ describe("limits per client address", () => {
 
   it("when one address tries many accounts (credential stuffing), then it is stopped and other addresses are not", async () => {
     const results = [];
-    for (let i = 0; i < 8; i++) results.push(await loginFrom(client, "203.0.113.50", uniqueUser().username, "some-password-1"));
-    expect(results.map((r) => r.reason)).toEqual([...Array(5).fill("INVALID_CREDENTIALS"), ...Array(3).fill("RATE_LIMITED")]);
+    for (let i = 0; i < 8; i++)
+      results.push(await loginFrom(client, "203.0.113.50", uniqueUser().username, "some-password-1"));
+    expect(results.map((r) => r.reason)).toEqual([
+      ...Array(5).fill("INVALID_CREDENTIALS"),
+      ...Array(3).fill("RATE_LIMITED"),
+    ]);
     expect(results.at(-1)?.retryMs).toBeGreaterThan(100_000);
-    expect((await loginFrom(client, "203.0.113.51", uniqueUser().username, "some-password-1")).reason).toBe("INVALID_CREDENTIALS");
-    expect(auditLines(server, "rate_limited").filter((l) => l.reason === "login_address" && l.client_address === "203.0.113.50")).toHaveLength(1);
+    expect((await loginFrom(client, "203.0.113.51", uniqueUser().username, "some-password-1")).reason).toBe(
+      "INVALID_CREDENTIALS",
+    );
+    expect(
+      auditLines(server, "rate_limited").filter(
+        (l) => l.reason === "login_address" && l.client_address === "203.0.113.50",
+      ),
+    ).toHaveLength(1);
   });
 
   it("when one address registers too often, then RATE_LIMITED with a delay, on RPC and REST (429, Retry-After)", async () => {
@@ -155,7 +185,9 @@ describe("limits per client address", () => {
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(100);
     expect(((await res.json()) as { error_code: string }).error_code).toBe("RATE_LIMITED");
 
-    expect((await outcome(client.register(uniqueUser(), { headers: { "x-forwarded-for": "198.51.100.8" } }))).reason).toBe("ok");
+    expect(
+      (await outcome(client.register(uniqueUser(), { headers: { "x-forwarded-for": "198.51.100.8" } }))).reason,
+    ).toBe("ok");
   });
 
   it("when x-forwarded-for comes from a peer that is not a trusted proxy, then it cannot dodge the address limit", async () => {
@@ -163,8 +195,15 @@ describe("limits per client address", () => {
     try {
       const c = authClient(connectTransport(direct.baseUrl));
       const results = [];
-      for (let i = 0; i < 5; i++) results.push((await loginFrom(c, addressNo(i + 1), uniqueUser().username, "x-password-x")).reason);
-      expect(results).toEqual(["INVALID_CREDENTIALS", "INVALID_CREDENTIALS", "INVALID_CREDENTIALS", "RATE_LIMITED", "RATE_LIMITED"]);
+      for (let i = 0; i < 5; i++)
+        results.push((await loginFrom(c, addressNo(i + 1), uniqueUser().username, "x-password-x")).reason);
+      expect(results).toEqual([
+        "INVALID_CREDENTIALS",
+        "INVALID_CREDENTIALS",
+        "INVALID_CREDENTIALS",
+        "RATE_LIMITED",
+        "RATE_LIMITED",
+      ]);
       expect(auditLines(direct, "rate_limited")[0]?.client_address).toBe("127.0.0.1");
     } finally {
       await direct.close();
@@ -172,12 +211,22 @@ describe("limits per client address", () => {
   });
 
   it("when RATE_LIMIT_ENABLED=false, then nothing is limited", async () => {
-    const open = await startServer({ env: { RATE_LIMIT_ENABLED: "false", LOGIN_ADDRESS_LIMIT: "1", LOGIN_ACCOUNT_FREE_FAILURES: "1", LOGIN_ACCOUNT_MAX_FAILURES: "1" } });
+    const open = await startServer({
+      env: {
+        RATE_LIMIT_ENABLED: "false",
+        LOGIN_ADDRESS_LIMIT: "1",
+        LOGIN_ACCOUNT_FREE_FAILURES: "1",
+        LOGIN_ACCOUNT_MAX_FAILURES: "1",
+      },
+    });
     try {
       const c = authClient(connectTransport(open.baseUrl));
       const u = uniqueUser();
       await c.register(u);
-      for (let i = 0; i < 3; i++) expect((await outcome(c.login({ emailOrUsername: u.username, password: "wrong-wrong" }))).reason).toBe("INVALID_CREDENTIALS");
+      for (let i = 0; i < 3; i++)
+        expect((await outcome(c.login({ emailOrUsername: u.username, password: "wrong-wrong" }))).reason).toBe(
+          "INVALID_CREDENTIALS",
+        );
       expect((await outcome(c.login({ emailOrUsername: u.username, password: u.password }))).reason).toBe("ok");
     } finally {
       await open.close();
@@ -193,7 +242,13 @@ describe.skipIf(!pgOk)("counters shared by two replicas on one PostgreSQL databa
   let b: TestServer;
   beforeAll(async () => {
     db = await createTestDatabase("postgresql");
-    const env = { ...BEHIND_PROXY, RATE_LIMIT_STORE: "database", LOGIN_ACCOUNT_FREE_FAILURES: "3", LOGIN_ACCOUNT_MAX_FAILURES: "3", LOGIN_ADDRESS_LIMIT: "4" };
+    const env = {
+      ...BEHIND_PROXY,
+      RATE_LIMIT_STORE: "database",
+      LOGIN_ACCOUNT_FREE_FAILURES: "3",
+      LOGIN_ACCOUNT_MAX_FAILURES: "3",
+      LOGIN_ADDRESS_LIMIT: "4",
+    };
     a = await startServer({ db, env, keepDb: true });
     b = await startServer({ db, env, keepDb: true });
   });
@@ -218,8 +273,18 @@ describe.skipIf(!pgOk)("counters shared by two replicas on one PostgreSQL databa
   it("when one address alternates between replicas, then its login allowance is spent once, not once per replica", async () => {
     const clients = [authClient(connectTransport(a.baseUrl)), authClient(connectTransport(b.baseUrl))];
     const results = [];
-    for (let i = 0; i < 6; i++) results.push((await loginFrom(clients[i % 2] as AuthClient, "192.0.2.77", uniqueUser().username, "pw-pw-pw-pw")).reason);
-    expect(results).toEqual(["INVALID_CREDENTIALS", "INVALID_CREDENTIALS", "INVALID_CREDENTIALS", "INVALID_CREDENTIALS", "RATE_LIMITED", "RATE_LIMITED"]);
+    for (let i = 0; i < 6; i++)
+      results.push(
+        (await loginFrom(clients[i % 2] as AuthClient, "192.0.2.77", uniqueUser().username, "pw-pw-pw-pw")).reason,
+      );
+    expect(results).toEqual([
+      "INVALID_CREDENTIALS",
+      "INVALID_CREDENTIALS",
+      "INVALID_CREDENTIALS",
+      "INVALID_CREDENTIALS",
+      "RATE_LIMITED",
+      "RATE_LIMITED",
+    ]);
   });
 });
 
@@ -228,7 +293,13 @@ describe("counters shared through Redis (RATE_LIMIT_STORE=redis)", () => {
   let b: TestServer;
   beforeAll(async () => {
     // Each replica has its own database here: only Redis connects them.
-    const env = { ...BEHIND_PROXY, RATE_LIMIT_STORE: "redis", REDIS_URL: "redis://127.0.0.1:6379", LOGIN_ACCOUNT_FREE_FAILURES: "2", LOGIN_ACCOUNT_MAX_FAILURES: "2" };
+    const env = {
+      ...BEHIND_PROXY,
+      RATE_LIMIT_STORE: "redis",
+      REDIS_URL: "redis://127.0.0.1:6379",
+      LOGIN_ACCOUNT_FREE_FAILURES: "2",
+      LOGIN_ACCOUNT_MAX_FAILURES: "2",
+    };
     a = await startServer({ env });
     b = await startServer({ env });
   });
@@ -250,15 +321,26 @@ describe("counters shared through Redis (RATE_LIMIT_STORE=redis)", () => {
 describe("a shared store that does not answer", () => {
   it("when Redis is unreachable, then the service still starts and limits each replica from memory", async () => {
     const server = await startServer({
-      env: { ...BEHIND_PROXY, RATE_LIMIT_STORE: "redis", REDIS_URL: "redis://127.0.0.1:1", LOGIN_ACCOUNT_FREE_FAILURES: "2", LOGIN_ACCOUNT_MAX_FAILURES: "2" },
+      env: {
+        ...BEHIND_PROXY,
+        RATE_LIMIT_STORE: "redis",
+        REDIS_URL: "redis://127.0.0.1:1",
+        LOGIN_ACCOUNT_FREE_FAILURES: "2",
+        LOGIN_ACCOUNT_MAX_FAILURES: "2",
+      },
     });
     try {
       const client = authClient(connectTransport(server.baseUrl));
       const ghost = uniqueUser().username;
       const results = [];
-      for (let i = 0; i < 3; i++) results.push((await loginFrom(client, addressNo(40 + i), ghost, "bad-password")).reason);
+      for (let i = 0; i < 3; i++)
+        results.push((await loginFrom(client, addressNo(40 + i), ghost, "bad-password")).reason);
       expect(results).toEqual(["INVALID_CREDENTIALS", "INVALID_CREDENTIALS", "RATE_LIMITED"]);
-      expect(server.logs.some((l) => l.message === "rate-limit store unreachable at start; counting per replica until it answers")).toBe(true);
+      expect(
+        server.logs.some(
+          (l) => l.message === "rate-limit store unreachable at start; counting per replica until it answers",
+        ),
+      ).toBe(true);
     } finally {
       await server.close();
     }

@@ -39,8 +39,12 @@ await describeEachDatabase(describe, "refresh grace window and absolute session 
     const t2 = await client.refresh({ refreshToken: t1 });
     clock.advance(11_000);
     expect((await outcome(client.refresh({ refreshToken: t1 }))).reason).toBe("TOKEN_REVOKED");
-    expect((await outcome(client.refresh({ refreshToken: t2.tokens?.refreshToken ?? "" }))).reason).toBe("TOKEN_REVOKED");
-    expect((await outcome(client.getCurrentUser({}, bearer(t2.tokens?.accessToken ?? ""))))).toMatchObject({ reason: "TOKEN_REVOKED" });
+    expect((await outcome(client.refresh({ refreshToken: t2.tokens?.refreshToken ?? "" }))).reason).toBe(
+      "TOKEN_REVOKED",
+    );
+    expect(await outcome(client.getCurrentUser({}, bearer(t2.tokens?.accessToken ?? "")))).toMatchObject({
+      reason: "TOKEN_REVOKED",
+    });
     const reuse = auditLines(server, "refresh_reuse_detected").filter((l) => l.user_id === t2.user?.id);
     expect(reuse).toHaveLength(1);
     expect(reuse[0]?.outcome).toBe("revoked");
@@ -61,7 +65,9 @@ await describeEachDatabase(describe, "refresh grace window and absolute session 
     clock.advance(10_001);
     const results = await Promise.all(Array.from({ length: 20 }, () => outcome(client.refresh({ refreshToken: t1 }))));
     expect(results.map((r) => r.reason)).toEqual(Array(20).fill("TOKEN_REVOKED"));
-    expect((await outcome(client.refresh({ refreshToken: t2.tokens?.refreshToken ?? "" }))).reason).toBe("TOKEN_REVOKED");
+    expect((await outcome(client.refresh({ refreshToken: t2.tokens?.refreshToken ?? "" }))).reason).toBe(
+      "TOKEN_REVOKED",
+    );
   });
 
   it("when a session is refreshed again and again, then SESSION_MAX_LIFETIME still ends it at the same instant", async () => {

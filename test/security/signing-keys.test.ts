@@ -2,7 +2,15 @@ import { createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypt
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, exportJWK, type JWK, type JWTPayload, SignJWT } from "jose";
+import {
+  calculateJwkThumbprint,
+  decodeJwt,
+  decodeProtectedHeader,
+  exportJWK,
+  type JWK,
+  type JWTPayload,
+  SignJWT,
+} from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthClient, authClient, connectTransport } from "../helpers/clients.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
@@ -11,7 +19,8 @@ import { outcome } from "./support.js";
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 const pem = (k: KeyObject) => k.export({ type: k.type === "private" ? "pkcs8" : "spki", format: "pem" }).toString();
-const kidOf = async (k: KeyObject) => calculateJwkThumbprint(await exportJWK(k.type === "public" ? k : createPublicKey(k)));
+const kidOf = async (k: KeyObject) =>
+  calculateJwkThumbprint(await exportJWK(k.type === "public" ? k : createPublicKey(k)));
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 
 describe("signing keys and their rotation (JWT_KEYS_DIR)", () => {
@@ -54,7 +63,9 @@ describe("signing keys and their rotation (JWT_KEYS_DIR)", () => {
   /** A token like the service's own, with any part changed. */
   async function forge(opts: { key?: KeyObject; header?: Record<string, unknown>; claims?: JWTPayload } = {}) {
     const header = { alg: "EdDSA", typ: "at+jwt", kid: kids.current, ...opts.header };
-    return new SignJWT({ ...claims, ...opts.claims }).setProtectedHeader(header as { alg: string }).sign(opts.key ?? current);
+    return new SignJWT({ ...claims, ...opts.claims })
+      .setProtectedHeader(header as { alg: string })
+      .sign(opts.key ?? current);
   }
 
   it("when keys rotate, then the newest signs, every key is published with its kid, and no private part leaks", async () => {
@@ -82,7 +93,9 @@ describe("signing keys and their rotation (JWT_KEYS_DIR)", () => {
     const token = old.tokens?.accessToken ?? "";
     expect(decodeProtectedHeader(token).kid).toBe(kids.retired);
     expect((await client.getCurrentUser({}, bearer(token))).user?.id).toBe(old.user?.id);
-    expect((await outcome(client.getCurrentUser({}, bearer(await forge({ key: retired, header: { kid: kids.retired } })))))).toMatchObject({ reason: "ok" });
+    expect(
+      await outcome(client.getCurrentUser({}, bearer(await forge({ key: retired, header: { kid: kids.retired } })))),
+    ).toMatchObject({ reason: "ok" });
   });
 
   it("when a token is signed by an unknown key, under a known kid or not, then INVALID_TOKEN", async () => {
@@ -95,15 +108,18 @@ describe("signing keys and their rotation (JWT_KEYS_DIR)", () => {
   it("when the algorithm is none, HS256 keyed with the public key, or ES256, then INVALID_TOKEN (EdDSA only)", async () => {
     const none = `${b64({ alg: "none", typ: "at+jwt", kid: kids.current })}.${b64(claims)}.`;
     const pub = (await exportJWK(createPublicKey(current))).x ?? "";
-    const hs = await new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid: kids.current }).sign(Buffer.from(pub));
+    const hs = await new SignJWT(claims)
+      .setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid: kids.current })
+      .sign(Buffer.from(pub));
     const es = await new SignJWT(claims)
       .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: kids.current })
       .sign(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey);
-    for (const token of [none, hs, es]) expect((await outcome(client.getCurrentUser({}, bearer(token)))).reason).toBe("INVALID_TOKEN");
+    for (const token of [none, hs, es])
+      expect((await outcome(client.getCurrentUser({}, bearer(token)))).reason).toBe("INVALID_TOKEN");
   });
 
   it("when typ, iss or aud is wrong or a required claim is missing, then INVALID_TOKEN; when exp has passed, then TOKEN_EXPIRED", async () => {
-    expect((await outcome(client.getCurrentUser({}, bearer(await forge()))))).toMatchObject({ reason: "ok" });
+    expect(await outcome(client.getCurrentUser({}, bearer(await forge())))).toMatchObject({ reason: "ok" });
     const invalid = [
       await forge({ header: { typ: "JWT" } }),
       await forge({ header: { typ: undefined } }),
@@ -112,7 +128,8 @@ describe("signing keys and their rotation (JWT_KEYS_DIR)", () => {
       await forge({ claims: { sid: undefined } }),
       await forge({ claims: { exp: undefined } }),
     ];
-    for (const token of invalid) expect((await outcome(client.getCurrentUser({}, bearer(token)))).reason).toBe("INVALID_TOKEN");
+    for (const token of invalid)
+      expect((await outcome(client.getCurrentUser({}, bearer(token)))).reason).toBe("INVALID_TOKEN");
     const now = Math.floor(Date.now() / 1000);
     const expired = await forge({ claims: { iat: now - 3600, exp: now - 60 } });
     expect((await outcome(client.getCurrentUser({}, bearer(expired)))).reason).toBe("TOKEN_EXPIRED");
@@ -120,8 +137,14 @@ describe("signing keys and their rotation (JWT_KEYS_DIR)", () => {
 
   it("when a refresh token is presented as an access token, or the reverse, then INVALID_TOKEN", async () => {
     const reg = await client.register(uniqueUser());
-    expect((await outcome(client.getCurrentUser({}, bearer(reg.tokens?.refreshToken ?? ""))))).toMatchObject({ reason: "INVALID_TOKEN" });
-    expect((await outcome(client.refresh({ refreshToken: reg.tokens?.accessToken ?? "" })))).toMatchObject({ reason: "INVALID_TOKEN" });
-    expect((await outcome(client.logout({ refreshToken: reg.tokens?.accessToken ?? "" })))).toMatchObject({ reason: "INVALID_TOKEN" });
+    expect(await outcome(client.getCurrentUser({}, bearer(reg.tokens?.refreshToken ?? "")))).toMatchObject({
+      reason: "INVALID_TOKEN",
+    });
+    expect(await outcome(client.refresh({ refreshToken: reg.tokens?.accessToken ?? "" }))).toMatchObject({
+      reason: "INVALID_TOKEN",
+    });
+    expect(await outcome(client.logout({ refreshToken: reg.tokens?.accessToken ?? "" }))).toMatchObject({
+      reason: "INVALID_TOKEN",
+    });
   });
 });

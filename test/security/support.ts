@@ -75,7 +75,12 @@ export function grpcRaw(port: number, path: string, payload: Uint8Array, timeout
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     session.on("error", reject);
-    const req = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
+    const req = session.request({
+      ":method": "POST",
+      ":path": path,
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
     const timer = setTimeout(() => {
       session.destroy();
       reject(new Error(`gRPC call to ${path} hung`));
@@ -127,7 +132,11 @@ export async function grpcWebRaw(baseUrl: string, path: string, payload: Uint8Ar
     }
     at += 5 + len;
   }
-  return { code: Number(fields["grpc-status"]), reason: reasonOfStatus(fields["grpc-status-details-bin"]), httpStatus: res.status };
+  return {
+    code: Number(fields["grpc-status"]),
+    reason: reasonOfStatus(fields["grpc-status-details-bin"]),
+    httpStatus: res.status,
+  };
 }
 
 const CONNECT_CODES: Record<string, number> = Object.fromEntries(
@@ -137,7 +146,12 @@ const CONNECT_CODES: Record<string, number> = Object.fromEntries(
 );
 
 /** One unary Connect call with any body, binary (application/proto) or JSON. */
-export async function connectRaw(baseUrl: string, path: string, body: Uint8Array | string, binary: boolean): Promise<RawResult> {
+export async function connectRaw(
+  baseUrl: string,
+  path: string,
+  body: Uint8Array | string,
+  binary: boolean,
+): Promise<RawResult> {
   const res = await fetch(baseUrl + path, {
     method: "POST",
     headers: { "content-type": binary ? "application/proto" : "application/json", "connect-protocol-version": "1" },

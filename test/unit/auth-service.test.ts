@@ -11,14 +11,27 @@ function harness(opts: { reuseInterval?: number } = {}) {
   let now = new Date("2026-01-01T00:00:00Z");
   const users = new Map<string, User & { hash: string }>();
   const sessions = new Map<string, Session>();
-  const tokens = new Map<string, { sessionId: string; expiresAt: Date; rotatedAt: Date | null; successor: string | null }>();
+  const tokens = new Map<
+    string,
+    { sessionId: string; expiresAt: Date; rotatedAt: Date | null; successor: string | null }
+  >();
   const verified: string[] = [];
   const events: AuthEvent[] = [];
 
   const userRepo: UserRepository = {
     async create(u) {
-      if ([...users.values()].some((x) => x.email === u.email || x.username.toLowerCase() === u.username.toLowerCase())) throw userAlreadyExists();
-      const user = { id: randomUUID(), email: u.email, username: u.username, isActive: true, createdAt: now, updatedAt: now, lastLoginAt: null, hash: u.passwordHash };
+      if ([...users.values()].some((x) => x.email === u.email || x.username.toLowerCase() === u.username.toLowerCase()))
+        throw userAlreadyExists();
+      const user = {
+        id: randomUUID(),
+        email: u.email,
+        username: u.username,
+        isActive: true,
+        createdAt: now,
+        updatedAt: now,
+        lastLoginAt: null,
+        hash: u.passwordHash,
+      };
       users.set(user.id, user);
       return user;
     },
@@ -42,7 +55,12 @@ function harness(opts: { reuseInterval?: number } = {}) {
     async create(s) {
       const session = { id: randomUUID(), userId: s.userId, createdAt: now, expiresAt: s.expiresAt, revokedAt: null };
       sessions.set(session.id, session);
-      tokens.set(s.refreshTokenHash, { sessionId: session.id, expiresAt: s.refreshExpiresAt, rotatedAt: null, successor: null });
+      tokens.set(s.refreshTokenHash, {
+        sessionId: session.id,
+        expiresAt: s.refreshExpiresAt,
+        rotatedAt: null,
+        successor: null,
+      });
       return session;
     },
     async findRefreshToken(hash): Promise<RefreshTokenRecord | null> {
@@ -51,13 +69,28 @@ function harness(opts: { reuseInterval?: number } = {}) {
       if (!t || !s) return null;
       const user = users.get(s.userId);
       if (!user) return null;
-      return { tokenHash: hash, sessionId: s.id, userId: s.userId, expiresAt: t.expiresAt, rotatedAt: t.rotatedAt, successor: t.successor, sessionExpiresAt: s.expiresAt, sessionRevokedAt: s.revokedAt, user };
+      return {
+        tokenHash: hash,
+        sessionId: s.id,
+        userId: s.userId,
+        expiresAt: t.expiresAt,
+        rotatedAt: t.rotatedAt,
+        successor: t.successor,
+        sessionExpiresAt: s.expiresAt,
+        sessionRevokedAt: s.revokedAt,
+        user,
+      };
     },
     async rotate(r) {
       const t = tokens.get(r.oldTokenHash);
       if (!t || t.rotatedAt) return false;
       tokens.set(r.oldTokenHash, { ...t, rotatedAt: r.at, successor: r.successor });
-      tokens.set(r.newTokenHash, { sessionId: t.sessionId, expiresAt: r.newExpiresAt, rotatedAt: null, successor: null });
+      tokens.set(r.newTokenHash, {
+        sessionId: t.sessionId,
+        expiresAt: r.newExpiresAt,
+        rotatedAt: null,
+        successor: null,
+      });
       return true;
     },
     async findSessionWithUser(id) {
@@ -70,7 +103,8 @@ function harness(opts: { reuseInterval?: number } = {}) {
       if (s && !s.revokedAt) sessions.set(id, { ...s, revokedAt: at });
     },
     async revokeAllForUser(userId, at) {
-      for (const s of sessions.values()) if (s.userId === userId && !s.revokedAt) sessions.set(s.id, { ...s, revokedAt: at });
+      for (const s of sessions.values())
+        if (s.userId === userId && !s.revokedAt) sessions.set(s.id, { ...s, revokedAt: at });
     },
   };
   const passwords: PasswordHasher = {
@@ -82,7 +116,10 @@ function harness(opts: { reuseInterval?: number } = {}) {
     needsRehash: () => false,
   };
   const accessTokens: AccessTokens = {
-    issue: async ({ userId, sessionId }) => ({ token: `at:${userId}:${sessionId}:${randomUUID()}`, expiresAt: new Date(+now + 1800_000) }),
+    issue: async ({ userId, sessionId }) => ({
+      token: `at:${userId}:${sessionId}:${randomUUID()}`,
+      expiresAt: new Date(+now + 1800_000),
+    }),
     verify: async (t) => {
       const [, userId, sessionId] = t.split(":");
       if (!userId || !sessionId) throw new DomainError("INVALID_TOKEN", "invalid");
@@ -97,7 +134,12 @@ function harness(opts: { reuseInterval?: number } = {}) {
     clock: { now: () => now },
     events: { emit: (e) => events.push(e) },
     dummyHash: "hash:dummy-never-matches",
-    policy: { passwordMinLength: 12, refreshTtlSeconds: 3600, sessionMaxLifetimeSeconds: 7200, refreshReuseIntervalSeconds: opts.reuseInterval ?? 0 },
+    policy: {
+      passwordMinLength: 12,
+      refreshTtlSeconds: 3600,
+      sessionMaxLifetimeSeconds: 7200,
+      refreshReuseIntervalSeconds: opts.reuseInterval ?? 0,
+    },
   });
   return { service, verified, events, advance: (ms: number) => (now = new Date(+now + ms)) };
 }
@@ -109,9 +151,13 @@ describe("auth service (domain, with fakes)", () => {
     const h = harness();
     await h.service.register(alice);
     h.verified.length = 0;
-    await expect(h.service.login({ emailOrUsername: "nobody", password: "whatever whatever" })).rejects.toMatchObject({ reason: "INVALID_CREDENTIALS" });
+    await expect(h.service.login({ emailOrUsername: "nobody", password: "whatever whatever" })).rejects.toMatchObject({
+      reason: "INVALID_CREDENTIALS",
+    });
     expect(h.verified).toEqual(["hash:dummy-never-matches"]);
-    await expect(h.service.login({ emailOrUsername: "alice", password: "wrong wrong wrong" })).rejects.toMatchObject({ reason: "INVALID_CREDENTIALS" });
+    await expect(h.service.login({ emailOrUsername: "alice", password: "wrong wrong wrong" })).rejects.toMatchObject({
+      reason: "INVALID_CREDENTIALS",
+    });
     expect(h.verified).toHaveLength(2);
   });
 

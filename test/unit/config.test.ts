@@ -39,7 +39,9 @@ describe("loadConfig", () => {
   it("when production lacks a database or a key, then it is refused; with both it loads", () => {
     expect(() => loadConfig({ NODE_ENV: "production", JWT_PRIVATE_KEY: "k" })).toThrow(/DATABASE_URL/);
     expect(() => loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgresql://h/db" })).toThrow(/JWT_PRIVATE_KEY/);
-    expect(loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgresql://h/db", JWT_KEYS_DIR: "/keys" }).env).toBe("production");
+    expect(loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgresql://h/db", JWT_KEYS_DIR: "/keys" }).env).toBe(
+      "production",
+    );
   });
 
   it("when a variable is set but empty, then it counts as unset", () => {

@@ -1,9 +1,9 @@
+import { PassThrough } from "node:stream";
 import { ConnectionException } from "@mikro-orm/core";
 import { describe, expect, it } from "vitest";
 import { createDbGuard } from "../../src/db/resilience.js";
 import { createHealthMonitor } from "../../src/health/health-monitor.js";
 import { createLogger } from "../../src/logger.js";
-import { PassThrough } from "node:stream";
 
 const monitorWith = (probe: () => Promise<unknown>) =>
   createHealthMonitor({

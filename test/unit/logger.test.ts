@@ -15,7 +15,11 @@ describe("logging errors", () => {
 
   it("when another error is described, then its name, code and first message line are kept, never the stack", () => {
     const e = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432\nsecond line"), { code: "ECONNREFUSED" });
-    expect(describeError(e)).toEqual({ error_name: "Error", error_code: "ECONNREFUSED", error_message: "connect ECONNREFUSED 127.0.0.1:5432" });
+    expect(describeError(e)).toEqual({
+      error_name: "Error",
+      error_code: "ECONNREFUSED",
+      error_message: "connect ECONNREFUSED 127.0.0.1:5432",
+    });
     expect(describeError("boom")).toEqual({ error_name: "string" });
   });
 
@@ -23,7 +27,11 @@ describe("logging errors", () => {
     const out = new PassThrough();
     const lines: string[] = [];
     out.on("data", (c: Buffer) => lines.push(c.toString()));
-    createLogger("info", out).info("x", { password: "hunter2hunter2", nested: { refresh_token: "abc" }, authorization: "Bearer t" });
+    createLogger("info", out).info("x", {
+      password: "hunter2hunter2",
+      nested: { refresh_token: "abc" },
+      authorization: "Bearer t",
+    });
     const text = lines.join("");
     expect(text).not.toContain("hunter2");
     expect(text).not.toContain('"abc"');

@@ -75,7 +75,8 @@ const ERROR_SCHEMA: JsonObject = {
 /** HTTP status → the error codes that produce it, from THE error table. */
 function errorResponses(): Record<string, JsonObject> {
   const byStatus = new Map<number, string[]>();
-  for (const [reason, { http }] of Object.entries(ERROR_TABLE)) byStatus.set(http, [...(byStatus.get(http) ?? []), reason]);
+  for (const [reason, { http }] of Object.entries(ERROR_TABLE))
+    byStatus.set(http, [...(byStatus.get(http) ?? []), reason]);
   const out: Record<string, JsonObject> = {};
   for (const [status, reasons] of [...byStatus].sort((a, b) => a[0] - b[0])) {
     out[String(status)] = {
@@ -90,7 +91,10 @@ function errorResponses(): Record<string, JsonObject> {
 function fieldSchema(field: DescField, refs: Set<DescMessage>): JsonObject {
   const description = commentOf(field);
   const alias = field.jsonName !== field.name ? ` Also accepted as \`${field.jsonName}\`.` : "";
-  const withDoc = (s: JsonObject): JsonObject => ({ ...s, ...(description || alias ? { description: description + alias } : {}) });
+  const withDoc = (s: JsonObject): JsonObject => ({
+    ...s,
+    ...(description || alias ? { description: description + alias } : {}),
+  });
   switch (field.fieldKind) {
     case "scalar":
       return withDoc(scalarSchema(field.scalar));
@@ -173,7 +177,11 @@ function httpRule(method: DescMethod, http: DescExtension): HttpRuleJson | undef
  * from the messages, the proto comments as descriptions, the error body and
  * statuses from the error table, and bearer auth where the method needs it.
  */
-export function buildOpenApiDocument(services: readonly DescService[], http: DescExtension, opts: DocumentOptions): JsonObject {
+export function buildOpenApiDocument(
+  services: readonly DescService[],
+  http: DescExtension,
+  opts: DocumentOptions,
+): JsonObject {
   const refs = new Set<DescMessage>();
   const paths: Record<string, Record<string, JsonValue>> = {};
   const errors = errorResponses();
@@ -235,7 +243,12 @@ export function buildOpenApiDocument(services: readonly DescService[], http: Des
     components: {
       schemas: sortedSchemas,
       securitySchemes: {
-        bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "An access token from register, login or refresh." },
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description: "An access token from register, login or refresh.",
+        },
       },
     },
   };

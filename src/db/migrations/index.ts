@@ -7,10 +7,6 @@ import { Migration20261124155818 as SqliteInitial } from "./sqlite/Migration2026
  * they work the same from TypeScript sources and compiled output. SQL is
  * dialect-specific, hence one list per dialect. Add new ones at the end.
  */
-export const sqliteMigrations: MigrationObject[] = [
-  { name: "Migration20261124155818", class: SqliteInitial },
-];
+export const sqliteMigrations: MigrationObject[] = [{ name: "Migration20261124155818", class: SqliteInitial }];
 
-export const postgresqlMigrations: MigrationObject[] = [
-  { name: "Migration20261124155818", class: PgInitial },
-];
+export const postgresqlMigrations: MigrationObject[] = [{ name: "Migration20261124155818", class: PgInitial }];

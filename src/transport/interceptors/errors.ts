@@ -1,4 +1,4 @@
-import { type Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
 import { describeError, type Logger } from "../../logger.js";
 import { CALL_CONTEXT } from "../call-context.js";
 import { toConnectError, toWireError } from "../errors.js";

@@ -3,13 +3,24 @@ import type { Logger } from "../../logger.js";
 import { CALL_CONTEXT } from "../call-context.js";
 
 /** Calls that probes and tools make all the time: logged at debug only. */
-const QUIET_SERVICES = new Set(["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]);
+const QUIET_SERVICES = new Set([
+  "grpc.health.v1.Health",
+  "grpc.reflection.v1.ServerReflection",
+  "grpc.reflection.v1alpha.ServerReflection",
+]);
 
 export const protocolOf = (contentType: string | null): "grpc" | "grpc-web" | "connect" =>
-  contentType?.startsWith("application/grpc-web") ? "grpc-web" : contentType?.startsWith("application/grpc") ? "grpc" : "connect";
+  contentType?.startsWith("application/grpc-web")
+    ? "grpc-web"
+    : contentType?.startsWith("application/grpc")
+      ? "grpc"
+      : "connect";
 
 /** One log line per call: procedure, protocol, status code, duration and peer. */
-export function createLoggingInterceptor(logger: Logger, onDone?: (procedure: string, code: string, seconds: number) => void): Interceptor {
+export function createLoggingInterceptor(
+  logger: Logger,
+  onDone?: (procedure: string, code: string, seconds: number) => void,
+): Interceptor {
   return (next) => async (req) => {
     const ctx = req.contextValues.get(CALL_CONTEXT);
     const started = performance.now();
