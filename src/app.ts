@@ -18,6 +18,7 @@ import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
 import { loadPasswordBlocklist } from "./passwords/blocklist.js";
 import { createHashLimiter, type HashLimiter } from "./passwords/hash-limiter.js";
+import { createRuntimeErrorGate } from "./patches/connect-runtime-errors.js";
 import { createAbuseGuard } from "./rate-limit/abuse-guard.js";
 import { openLimiterStore } from "./rate-limit/stores.js";
 import { registerReflection } from "./reflection/reflection-service.js";
@@ -32,12 +33,16 @@ import { registerBenchEcho } from "./transport/bench-echo.js";
 import { acceptRequestId, CALL_CONTEXT, type CallContext, callStorage } from "./transport/call-context.js";
 import { createClientAddressResolver } from "./transport/client-address.js";
 import { createCors } from "./transport/cors.js";
-import { toWireError, wireError } from "./transport/errors.js";
-import { type HttpRoute, pathOf, sendError, sendJson, sendNotFound } from "./transport/http-util.js";
+import {
+  createErrorInterceptor,
+  createWireError,
+  reshapeRuntimeError,
+  sendWireError,
+  toWireError,
+} from "./transport/errors.js";
+import { type HttpRoute, pathOf, sendJson } from "./transport/http-util.js";
 import { createCallContextInterceptor } from "./transport/interceptors/call-context.js";
-import { createErrorInterceptor } from "./transport/interceptors/errors.js";
 import { createLoggingInterceptor } from "./transport/interceptors/logging.js";
-import { runtimeErrorGate } from "./transport/runtime-errors.js";
 import { createServer, type NodeRequest, type NodeResponse, type ServerHandle } from "./transport/server.js";
 
 export interface AppOptions {
@@ -175,7 +180,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     interceptors,
     contextValues: (req) => createContextValues().set(CALL_CONTEXT, calls.get(req)),
     readMaxBytes: config.http.maxBodyBytes,
-    requestGate: runtimeErrorGate,
+    requestGate: createRuntimeErrorGate(reshapeRuntimeError),
     fallback: (req, res) => {
       const call = calls.get(req);
       void serveHttpRoute(req, res, call?.requestId ?? "");
@@ -185,10 +190,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   async function serveHttpRoute(req: NodeRequest, res: NodeResponse, requestId: string) {
     try {
       for (const route of httpRoutes) if (await route(req, res, requestId)) return;
-      sendNotFound(req, res, requestId);
+      sendWireError(res, createWireError("NOT_FOUND", `no route for ${req.method} ${pathOf(req)}`), requestId);
     } catch (e) {
       logger.error("http route failed", describeError(e));
-      if (!res.headersSent) sendError(res, toWireError(e), requestId);
+      if (!res.headersSent) sendWireError(res, toWireError(e), requestId);
     }
   }
 
@@ -208,7 +213,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     if (cors(req, res)) return;
     if (closing) {
       res.setHeader("Connection", "close");
-      sendError(res, wireError("SERVICE_UNAVAILABLE", "server is shutting down"), requestId);
+      sendWireError(res, createWireError("SERVICE_UNAVAILABLE", "server is shutting down"), requestId);
       return;
     }
     callStorage.run(call, () => adapter(req, res));

@@ -1,7 +1,8 @@
 /**
  * The one error type domain code throws. `reason` is the stable error code of
- * the wire contract (API.md); the transport maps it to a status code in one
- * table (src/transport/error-table.ts). Messages are safe to show a client.
+ * the wire contract (README, "Errors"); the transport maps it to a status code
+ * in one table (ERROR_TABLE in src/transport/errors.ts). Messages are safe to
+ * show a client.
  */
 export type ErrorReason =
   | "VALIDATION_ERROR"
@@ -11,6 +12,9 @@ export type ErrorReason =
   | "TOKEN_EXPIRED"
   | "TOKEN_REVOKED"
   | "USER_INACTIVE"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "FAILED_PRECONDITION"
   | "RATE_LIMITED"
   | "SERVICE_UNAVAILABLE"
   | "INTERNAL_ERROR";
@@ -66,6 +70,15 @@ export const userInactive = () => new DomainError("USER_INACTIVE", "account is d
 
 export const userAlreadyExists = () =>
   new DomainError("USER_ALREADY_EXISTS", "e-mail or username is already registered");
+
+/** The caller is signed in but lacks the role the call needs. */
+export const forbidden = () => new DomainError("FORBIDDEN", "permission denied");
+
+/** `what` (e.g. "user", "session") does not exist, or not for this caller. */
+export const notFound = (what: string) => new DomainError("NOT_FOUND", `${what} not found`);
+
+/** The account is not in the state the call needs; `message` says which state. */
+export const failedPrecondition = (message: string) => new DomainError("FAILED_PRECONDITION", message);
 
 export const serviceUnavailable = (cause?: unknown) =>
   new DomainError("SERVICE_UNAVAILABLE", "service temporarily unavailable, try again later", {

@@ -1,21 +1,12 @@
 import type { JsonValue } from "@bufbuild/protobuf";
-import { type WireError, wireError } from "../transport/errors.js";
+import { createWireError, HttpError } from "../transport/errors.js";
 import type { NodeRequest } from "../transport/server.js";
 
 /** A VALIDATION_ERROR with the HTTP status that fits the problem (400, 405, 413, 415). */
-export const badRequest = (message: string, httpStatus = 400): WireError => ({
-  ...wireError("VALIDATION_ERROR", message),
-  httpStatus,
-});
+export const badRequest = (message: string, httpStatus = 400): HttpError =>
+  new HttpError(createWireError("VALIDATION_ERROR", message, { httpStatus }));
 
-/** A request body the REST layer refuses, with the error to answer. */
-export class BodyError extends Error {
-  constructor(readonly wire: WireError) {
-    super(wire.message);
-  }
-}
-
-/** Reads a JSON body; an empty body is an empty message. */
+/** Reads a JSON body; an empty body is an empty message. Throws an {@link HttpError} for a body it refuses. */
 export async function readJsonBody(req: NodeRequest, maxBytes: number): Promise<JsonValue> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -25,16 +16,14 @@ export async function readJsonBody(req: NodeRequest, maxBytes: number): Promise<
     size += chunk.length;
     if (size <= maxBytes) chunks.push(chunk);
   }
-  if (size > maxBytes) throw new BodyError(badRequest(`request body is larger than ${maxBytes} bytes`, 413));
+  if (size > maxBytes) throw badRequest(`request body is larger than ${maxBytes} bytes`, 413);
   const text = Buffer.concat(chunks).toString("utf8");
   if (text.trim() === "") return {};
   const type = req.headers["content-type"] ?? "";
-  if (!/^application\/json\s*(;|$)/i.test(type)) {
-    throw new BodyError(badRequest("content-type must be application/json", 415));
-  }
+  if (!/^application\/json\s*(;|$)/i.test(type)) throw badRequest("content-type must be application/json", 415);
   try {
     return JSON.parse(text) as JsonValue;
   } catch {
-    throw new BodyError(badRequest("request body is not valid JSON"));
+    throw badRequest("request body is not valid JSON");
   }
 }

@@ -1,9 +1,9 @@
 import { type DescService, fromJson, toJson } from "@bufbuild/protobuf";
 import type { Transport } from "@connectrpc/connect";
-import { type HttpRoute, pathOf, sendError, sendJson } from "../transport/http-util.js";
+import { HttpError, sendWireError, toWireError } from "../transport/errors.js";
+import { type HttpRoute, pathOf, sendJson } from "../transport/http-util.js";
 import { type HttpRule, httpRulesOf } from "./http-rules.js";
-import { BodyError, badRequest, readJsonBody } from "./json-body.js";
-import { wireErrorOf } from "./wire-errors.js";
+import { badRequest, readJsonBody } from "./json-body.js";
 
 export interface RestRouteOptions {
   /** The service whose `google.api.http` annotations declare the routes. */
@@ -35,7 +35,7 @@ export function createRestRoute(opts: RestRouteOptions): HttpRoute {
     const rule = rules.find((r) => r.verb === req.method);
     if (rule === undefined) {
       res.setHeader("Allow", rules.map((r) => r.verb).join(", "));
-      sendError(res, badRequest(`method ${req.method ?? ""} not allowed`, 405), requestId);
+      sendWireError(res, badRequest(`method ${req.method ?? ""} not allowed`, 405).wire, requestId);
       return true;
     }
     let input: ReturnType<typeof fromJson>;
@@ -43,11 +43,8 @@ export function createRestRoute(opts: RestRouteOptions): HttpRoute {
       const json = rule.bodyIsMessage ? await readJsonBody(req, opts.maxBodyBytes) : {};
       input = fromJson(rule.method.input, json, { ignoreUnknownFields: false });
     } catch (e) {
-      sendError(
-        res,
-        e instanceof BodyError ? e.wire : badRequest(`request body is not a valid ${rule.method.input.name}`),
-        requestId,
-      );
+      const refusal = e instanceof HttpError ? e : badRequest(`request body is not a valid ${rule.method.input.name}`);
+      sendWireError(res, refusal.wire, requestId);
       return true;
     }
     const header = new Headers();
@@ -59,7 +56,7 @@ export function createRestRoute(opts: RestRouteOptions): HttpRoute {
       const out = await opts.transport.unary(rule.method, undefined, undefined, header, input);
       sendJson(res, 200, toJson(rule.method.output, out.message, { useProtoFieldName: true }));
     } catch (e) {
-      sendError(res, wireErrorOf(e), requestId);
+      sendWireError(res, toWireError(e), requestId);
     }
     return true;
   };

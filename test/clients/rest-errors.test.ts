@@ -9,7 +9,7 @@ import { createLogger } from "../../src/logger.js";
 import { createInProcessTransport } from "../../src/rest/in-process-transport.js";
 import { createRestRoute } from "../../src/rest/rest-route.js";
 import { callStorage } from "../../src/transport/call-context.js";
-import { createErrorInterceptor } from "../../src/transport/interceptors/errors.js";
+import { createErrorInterceptor } from "../../src/transport/errors.js";
 
 /**
  * The statuses a live server cannot easily be driven into (429, 503, 500),

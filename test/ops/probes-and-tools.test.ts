@@ -47,7 +47,7 @@ describe("operations surface", () => {
         }
         const unknown = await grpcJsCall(client, "Check", { service: "no.such.Service" });
         expect(unknown.error?.code).toBe(grpc.status.NOT_FOUND);
-        expect(grpcJsFailure(unknown.error).reason).toBe("VALIDATION_ERROR");
+        expect(grpcJsFailure(unknown.error).reason).toBe("NOT_FOUND");
         const list = await grpcJsCall<{ statuses: Record<string, { status: string }> }>(client, "List", {});
         expect(list.response?.statuses).toEqual({
           "": { status: "SERVING" },

@@ -59,7 +59,17 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
             }
           },
           "403": {
-            "description": "error_code USER_INACTIVE",
+            "description": "error_code USER_INACTIVE, FORBIDDEN",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "error_code NOT_FOUND",
             "content": {
               "application/json": {
                 "schema": {
@@ -70,6 +80,16 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           },
           "409": {
             "description": "error_code USER_ALREADY_EXISTS",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "412": {
+            "description": "error_code FAILED_PRECONDITION",
             "content": {
               "application/json": {
                 "schema": {
@@ -161,7 +181,17 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
             }
           },
           "403": {
-            "description": "error_code USER_INACTIVE",
+            "description": "error_code USER_INACTIVE, FORBIDDEN",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "error_code NOT_FOUND",
             "content": {
               "application/json": {
                 "schema": {
@@ -172,6 +202,16 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           },
           "409": {
             "description": "error_code USER_ALREADY_EXISTS",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "412": {
+            "description": "error_code FAILED_PRECONDITION",
             "content": {
               "application/json": {
                 "schema": {
@@ -263,7 +303,17 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
             }
           },
           "403": {
-            "description": "error_code USER_INACTIVE",
+            "description": "error_code USER_INACTIVE, FORBIDDEN",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "error_code NOT_FOUND",
             "content": {
               "application/json": {
                 "schema": {
@@ -274,6 +324,16 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           },
           "409": {
             "description": "error_code USER_ALREADY_EXISTS",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "412": {
+            "description": "error_code FAILED_PRECONDITION",
             "content": {
               "application/json": {
                 "schema": {
@@ -365,7 +425,17 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
             }
           },
           "403": {
-            "description": "error_code USER_INACTIVE",
+            "description": "error_code USER_INACTIVE, FORBIDDEN",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "error_code NOT_FOUND",
             "content": {
               "application/json": {
                 "schema": {
@@ -376,6 +446,16 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           },
           "409": {
             "description": "error_code USER_ALREADY_EXISTS",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "412": {
+            "description": "error_code FAILED_PRECONDITION",
             "content": {
               "application/json": {
                 "schema": {
@@ -457,7 +537,17 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
             }
           },
           "403": {
-            "description": "error_code USER_INACTIVE",
+            "description": "error_code USER_INACTIVE, FORBIDDEN",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "error_code NOT_FOUND",
             "content": {
               "application/json": {
                 "schema": {
@@ -468,6 +558,16 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           },
           "409": {
             "description": "error_code USER_ALREADY_EXISTS",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "412": {
+            "description": "error_code FAILED_PRECONDITION",
             "content": {
               "application/json": {
                 "schema": {
@@ -712,10 +812,12 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
               "TOKEN_EXPIRED",
               "TOKEN_REVOKED",
               "USER_INACTIVE",
+              "FORBIDDEN",
+              "NOT_FOUND",
+              "FAILED_PRECONDITION",
               "RATE_LIMITED",
               "SERVICE_UNAVAILABLE",
-              "INTERNAL_ERROR",
-              "NOT_FOUND"
+              "INTERNAL_ERROR"
             ]
           },
           "detail": {
