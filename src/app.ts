@@ -12,7 +12,6 @@ import { type AuthEvents, combineEvents } from "./domain/events.js";
 import { type Clock, systemClock } from "./domain/ports.js";
 import { createHealthMonitor, type HealthMonitor } from "./health/health-monitor.js";
 import { createHealthHandlers } from "./health/health-service.js";
-import { createHealthRoute } from "./health/http-route.js";
 import { createLogger, describeError, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
@@ -22,9 +21,6 @@ import { createRuntimeErrorGate } from "./patches/connect-runtime-errors.js";
 import { createAbuseGuard } from "./rate-limit/abuse-guard.js";
 import { openLimiterStore } from "./rate-limit/stores.js";
 import { registerReflection } from "./reflection/reflection-service.js";
-import { createDocsRoute } from "./rest/docs.js";
-import { createInProcessTransport } from "./rest/in-process-transport.js";
-import { createRestRoute } from "./rest/rest-route.js";
 import { createAccessTokens } from "./tokens/access-tokens.js";
 import { type KeyRing, loadKeyRing } from "./tokens/keys.js";
 import { createAuditLog } from "./transport/audit-log.js";
@@ -40,9 +36,13 @@ import {
   sendWireError,
   toWireError,
 } from "./transport/errors.js";
-import { type HttpRoute, pathOf, sendJson } from "./transport/http-util.js";
+import { createDocsRoute } from "./transport/http/docs-route.js";
+import { createHealthRoute } from "./transport/http/health-route.js";
+import { type HttpRoute, pathOf, sendJson } from "./transport/http/http-util.js";
 import { createCallContextInterceptor } from "./transport/interceptors/call-context.js";
 import { createLoggingInterceptor } from "./transport/interceptors/logging.js";
+import { createInProcessTransport } from "./transport/rest/in-process.js";
+import { createRestRoute } from "./transport/rest/rest-route.js";
 import { createServer, type NodeRequest, type NodeResponse, type ServerHandle } from "./transport/server.js";
 
 export interface AppOptions {

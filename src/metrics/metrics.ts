@@ -2,7 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { BreakerState } from "../db/resilience.js";
 import type { AuthEvents } from "../domain/events.js";
 import type { HashLimiter } from "../passwords/hash-limiter.js";
-import { type HttpRoute, pathOf } from "../transport/http-util.js";
+import { type HttpRoute, pathOf } from "../transport/http/http-util.js";
 
 export interface MetricsSources {
   readonly hashLimiter: HashLimiter;

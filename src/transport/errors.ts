@@ -5,7 +5,7 @@ import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "../../gen/go
 import { DomainError, type ErrorReason, type FieldViolation } from "../domain/errors.js";
 import { describeError, type Logger } from "../logger.js";
 import { CALL_CONTEXT } from "./call-context.js";
-import { sendJson } from "./http-util.js";
+import { sendJson } from "./http/http-util.js";
 import type { NodeResponse } from "./server.js";
 
 /**

@@ -1,7 +1,7 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/auth/v1/auth_pb.js";
-import { httpRulesOf } from "../../src/rest/http-rules.js";
+import { httpRulesOf } from "../../src/transport/rest/http-rules.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
 interface OpenApi {

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/auth/v1/auth_pb.js";
 import { DomainError, serviceUnavailable } from "../../src/domain/errors.js";
 import { createLogger } from "../../src/logger.js";
-import { createInProcessTransport } from "../../src/rest/in-process-transport.js";
-import { createRestRoute } from "../../src/rest/rest-route.js";
 import { callStorage } from "../../src/transport/call-context.js";
 import { createErrorInterceptor } from "../../src/transport/errors.js";
+import { createInProcessTransport } from "../../src/transport/rest/in-process.js";
+import { createRestRoute } from "../../src/transport/rest/rest-route.js";
 
 /**
  * The statuses a live server cannot easily be driven into (429, 503, 500),

@@ -1,7 +1,7 @@
 import { type DescService, fromJson, toJson } from "@bufbuild/protobuf";
 import type { Transport } from "@connectrpc/connect";
-import { HttpError, sendWireError, toWireError } from "../transport/errors.js";
-import { type HttpRoute, pathOf, sendJson } from "../transport/http-util.js";
+import { HttpError, sendWireError, toWireError } from "../errors.js";
+import { type HttpRoute, pathOf, sendJson } from "../http/http-util.js";
 import { type HttpRule, httpRulesOf } from "./http-rules.js";
 import { badRequest, readJsonBody } from "./json-body.js";
 

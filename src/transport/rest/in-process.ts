@@ -1,5 +1,5 @@
 import { type ConnectRouter, createRouterTransport, type Interceptor, type Transport } from "@connectrpc/connect";
-import { CALL_CONTEXT, currentCall } from "../transport/call-context.js";
+import { CALL_CONTEXT, currentCall } from "../call-context.js";
 
 /**
  * The in-process transport to the RPC handlers, behind the same interceptors

@@ -1,6 +1,6 @@
 import type { JsonValue } from "@bufbuild/protobuf";
-import { createWireError, HttpError } from "../transport/errors.js";
-import type { NodeRequest } from "../transport/server.js";
+import { createWireError, HttpError } from "../errors.js";
+import type { NodeRequest } from "../server.js";
 
 /** A VALIDATION_ERROR with the HTTP status that fits the problem (400, 405, 413, 415). */
 export const badRequest = (message: string, httpStatus = 400): HttpError =>

@@ -1,4 +1,4 @@
-import type { NodeRequest, NodeResponse } from "./server.js";
+import type { NodeRequest, NodeResponse } from "../server.js";
 
 /** Writes a JSON response. */
 export function sendJson(res: NodeResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

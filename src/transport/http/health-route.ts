@@ -1,5 +1,5 @@
-import { type HttpRoute, pathOf, sendJson } from "../transport/http-util.js";
-import type { HealthMonitor } from "./health-monitor.js";
+import type { HealthMonitor } from "../../health/health-monitor.js";
+import { type HttpRoute, pathOf, sendJson } from "./http-util.js";
 
 /** GET /health for load balancers that speak only HTTP: the same status as grpc.health.v1. */
 export function createHealthRoute(monitor: HealthMonitor): HttpRoute {

@@ -1,5 +1,5 @@
 import { type DescMethod, type DescMethodUnary, type DescService, getOption, hasOption } from "@bufbuild/protobuf";
-import { http } from "../../gen/google/api/annotations_pb.js";
+import { http } from "../../../gen/google/api/annotations_pb.js";
 
 /** One REST route declared by a `google.api.http` annotation. */
 export interface HttpRule {
