@@ -1,108 +1,99 @@
-import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { AuthService as AuthServiceDesc } from "../gen/auth/v1/auth_pb.js";
-import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import type { ConnectRouter } from "@connectrpc/connect";
 import type { Config } from "./config.js";
-import { createOrm, migrate, type Orm } from "./db/orm.js";
+import { createOrm, migrate } from "./db/orm.js";
 import { createDbProbe } from "./db/probe.js";
 import { createSessionRepository, createUserRepository } from "./db/repositories.js";
-import { createDbGuard, type DbGuard, guarded } from "./db/resilience.js";
-import { type AuthService, createAuthService } from "./domain/auth-service.js";
-import { type AuthEvents, combineEvents } from "./domain/events.js";
+import { createDbGuard, guarded } from "./db/resilience.js";
+import { createAuthService } from "./domain/auth-service.js";
+import { combineEvents } from "./domain/events.js";
 import { type Clock, systemClock } from "./domain/ports.js";
-import { createHealthMonitor, type HealthMonitor } from "./health/health-monitor.js";
-import { createHealthHandlers } from "./health/health-service.js";
+import { createHealthMonitor } from "./health/health-monitor.js";
+import { type Closers, createClosers } from "./lifecycle.js";
 import { createLogger, describeError, type Logger } from "./logger.js";
-import { createMetrics, type Metrics } from "./metrics/metrics.js";
+import { createMetrics } from "./metrics/metrics.js";
 import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
 import { loadPasswordBlocklist } from "./passwords/blocklist.js";
-import { createHashLimiter, type HashLimiter } from "./passwords/hash-limiter.js";
-import { createRuntimeErrorGate } from "./patches/connect-runtime-errors.js";
+import { createHashLimiter } from "./passwords/hash-limiter.js";
 import { createAbuseGuard } from "./rate-limit/abuse-guard.js";
 import { openLimiterStore } from "./rate-limit/stores.js";
-import { registerReflection } from "./reflection/reflection-service.js";
+import { createRoutes, type Services } from "./routes.js";
 import { createAccessTokens } from "./tokens/access-tokens.js";
-import { type KeyRing, loadKeyRing } from "./tokens/keys.js";
+import { loadKeyRing } from "./tokens/keys.js";
 import { createAuditLog } from "./transport/audit-log.js";
-import { createAuthHandlers } from "./transport/auth-handlers.js";
 import { registerBenchEcho } from "./transport/bench-echo.js";
-import { acceptRequestId, CALL_CONTEXT, type CallContext, callStorage } from "./transport/call-context.js";
-import { createClientAddressResolver } from "./transport/client-address.js";
-import { createCors } from "./transport/cors.js";
-import {
-  createErrorInterceptor,
-  createWireError,
-  reshapeRuntimeError,
-  sendWireError,
-  toWireError,
-} from "./transport/errors.js";
-import { createDocsRoute } from "./transport/http/docs-route.js";
+import { createFront } from "./transport/front.js";
 import { createHealthRoute } from "./transport/http/health-route.js";
-import { type HttpRoute, pathOf, sendJson } from "./transport/http/http-util.js";
-import { createCallContextInterceptor } from "./transport/interceptors/call-context.js";
-import { createLoggingInterceptor } from "./transport/interceptors/logging.js";
-import { createInProcessTransport } from "./transport/rest/in-process.js";
-import { createRestRoute } from "./transport/rest/rest-route.js";
-import { createServer, type NodeRequest, type NodeResponse, type ServerHandle } from "./transport/server.js";
+import { createJwksRoute } from "./transport/http/jwks-route.js";
+import { createMetricsRoute } from "./transport/http/metrics-route.js";
+import { createServer } from "./transport/server.js";
 
 export interface AppOptions {
   /** Where log lines go; stdout by default. Tests capture them here. */
   readonly logStream?: NodeJS.WritableStream;
   readonly clock?: Clock;
+  /** More Connect routes, served like the others but not advertised by health or reflection. */
+  readonly extraRoutes?: (router: ConnectRouter) => void;
 }
 
+/** A built service: what main.ts and the tests need of it, nothing more. */
 export interface App {
-  readonly config: Config;
   readonly logger: Logger;
-  readonly orm: Orm;
-  readonly keys: KeyRing;
-  readonly auth: AuthService;
-  readonly hashLimiter: HashLimiter;
-  readonly server: ServerHandle;
-  readonly dbGuard: DbGuard;
-  readonly health: HealthMonitor;
-  readonly metrics: Metrics;
+  /**
+   * The domain services behind the RPCs, for what no RPC does yet (tests
+   * deactivate users through `services.auth.setActive`).
+   */
+  readonly services: Services;
+  /** Whether the service reports SERVING (database reachable, breaker closed, not shutting down). */
+  readonly health: { readonly serving: boolean };
+  /** The bound port once listen() resolved; 0 before. */
+  readonly port: number;
   /** Starts serving; resolves with the bound port. */
   listen(): Promise<number>;
-  /** Graceful stop: refuse new calls, finish those in flight, close the database. */
+  /** Graceful stop: refuse new calls, finish those in flight, then close everything start-up opened. */
   close(): Promise<void>;
 }
 
 /**
  * The composition root: builds every part from the config and wires them
- * together. Nothing else constructs services; nothing here is global.
+ * together. Nothing else constructs services; nothing here is global. If
+ * start-up fails halfway, whatever was already opened is closed again.
  */
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const logger = createLogger(config.logLevel, opts.logStream);
-  const clock = opts.clock ?? systemClock;
+  const closers = createClosers((resource, e) => logger.error("close failed", { resource, ...describeError(e) }));
+  try {
+    return await wire(config, opts, logger, closers);
+  } catch (e) {
+    await closers.closeAll();
+    throw e;
+  }
+}
 
+async function wire(config: Config, opts: AppOptions, logger: Logger, closers: Closers): Promise<App> {
+  const clock = opts.clock ?? systemClock;
   const orm = await createOrm(config.database, {
     poolSize: config.resilience.dbPoolSize,
     statementTimeoutMs: config.resilience.dbTimeoutMs,
   });
+  closers.add("database", () => orm.close(true));
   const hashLimiter = createHashLimiter(config.password.hashConcurrency, config.password.hashQueueTimeoutMs);
   const passwords = createBcryptHasher(config.password.bcryptRounds, hashLimiter);
   // Started now, awaited after the migrations: it overlaps them.
   const blocklistLoading = loadPasswordBlocklist();
-  let keys: KeyRing;
-  let dummyHash: string;
-  try {
-    // Independent start-up work runs side by side: schema, keys, the dummy hash.
-    [, keys, dummyHash] = await Promise.all([
-      migrate(orm),
-      loadKeyRing({
-        privateKey: config.jwt.privateKey,
-        privateKeyFile: config.jwt.privateKeyFile,
-        keysDir: config.jwt.keysDir,
-        dataDir: config.dataDir,
-        allowGenerate: config.env !== "production",
-      }),
-      unmatchableHash(config.password.bcryptRounds),
-    ]);
-  } catch (e) {
-    await orm.close(true);
-    throw e;
-  }
+  // Independent start-up work runs side by side: schema, keys, the dummy hash.
+  const [, keys, dummyHash] = await Promise.all([
+    migrate(orm),
+    loadKeyRing({
+      privateKey: config.jwt.privateKey,
+      privateKeyFile: config.jwt.privateKeyFile,
+      keysDir: config.jwt.keysDir,
+      dataDir: config.dataDir,
+      allowGenerate: config.env !== "production",
+    }),
+    unmatchableHash(config.password.bcryptRounds),
+  ]);
+  const limiterStore = await openLimiterStore(config.rateLimit, config.database, logger);
+  closers.add("rate-limit store", () => limiterStore.close());
 
   // Every repository call runs under one timeout and circuit breaker; the
   // health probe shares them, so it also serves as the breaker's trial call.
@@ -113,141 +104,73 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   const health = createHealthMonitor({ probe: createDbProbe(orm, config.database.kind), guard: dbGuard, logger });
   const metrics = createMetrics({ hashLimiter, breakerState: () => dbGuard.state });
+  const auditLog = createAuditLog(logger);
 
-  const auditLog: AuthEvents = createAuditLog(logger);
-  const passwordBlocklist = await blocklistLoading;
-  const limiterStore = await openLimiterStore(config.rateLimit, config.database, logger).catch(async (e: unknown) => {
-    await orm.close(true);
-    throw e;
-  });
-  const auth = createAuthService({
-    users: guarded(createUserRepository(orm), dbGuard),
-    sessions: guarded(createSessionRepository(orm), dbGuard),
-    passwords,
-    accessTokens: createAccessTokens(
-      keys,
-      { issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTtlSeconds },
+  const services: Services = {
+    auth: createAuthService({
+      users: guarded(createUserRepository(orm), dbGuard),
+      sessions: guarded(createSessionRepository(orm), dbGuard),
+      passwords,
+      accessTokens: createAccessTokens(
+        keys,
+        { issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTtlSeconds },
+        clock,
+      ),
       clock,
-    ),
-    clock,
-    events: combineEvents(auditLog, metrics.events),
-    dummyHash,
-    passwordBlocklist,
-    loginGuard: config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined,
-    policy: {
-      passwordMinLength: config.password.minLength,
-      refreshTtlSeconds: config.jwt.refreshTtlSeconds,
-      sessionMaxLifetimeSeconds: config.jwt.sessionMaxLifetimeSeconds,
-      refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
-    },
-  });
-
-  const routes = (router: ConnectRouter) => {
-    router.service(AuthServiceDesc, createAuthHandlers(auth));
-    router.service(Health, createHealthHandlers(health, [AuthServiceDesc.typeName]));
-    registerReflection(router, [AuthServiceDesc, Health]);
-    if (config.benchEcho) registerBenchEcho(router);
+      events: combineEvents(auditLog, metrics.events),
+      dummyHash,
+      passwordBlocklist: await blocklistLoading,
+      loginGuard: config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined,
+      policy: {
+        passwordMinLength: config.password.minLength,
+        refreshTtlSeconds: config.jwt.refreshTtlSeconds,
+        sessionMaxLifetimeSeconds: config.jwt.sessionMaxLifetimeSeconds,
+        refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
+      },
+    }),
   };
 
-  // Order matters: the first is the outermost. Logging sees the final,
-  // mapped status code; the call context is in place for all of them.
-  // The REST routes go through the same list.
-  const interceptors = [
-    createCallContextInterceptor(),
-    createLoggingInterceptor(logger, metrics.onCallDone),
-    createErrorInterceptor(logger),
-  ];
-
-  const httpRoutes: HttpRoute[] = [
-    (req, res) => {
-      if (req.method !== "GET" || pathOf(req) !== "/.well-known/jwks.json") return false;
-      sendJson(res, 200, keys.jwks, { "Cache-Control": "public, max-age=300" });
-      return true;
-    },
-    createHealthRoute(health),
-    metrics.route,
-    createRestRoute({
-      service: AuthServiceDesc,
-      transport: createInProcessTransport(routes, interceptors),
-      maxBodyBytes: config.http.maxBodyBytes,
-    }),
-    createDocsRoute(),
-  ];
-
-  const calls = new WeakMap<NodeRequest, CallContext>();
-  const adapter = connectNodeAdapter({
-    routes,
-    interceptors,
-    contextValues: (req) => createContextValues().set(CALL_CONTEXT, calls.get(req)),
-    readMaxBytes: config.http.maxBodyBytes,
-    requestGate: createRuntimeErrorGate(reshapeRuntimeError),
-    fallback: (req, res) => {
-      const call = calls.get(req);
-      void serveHttpRoute(req, res, call?.requestId ?? "");
-    },
+  const routes = createRoutes(services, health, (router) => {
+    if (config.benchEcho) registerBenchEcho(router);
+    opts.extraRoutes?.(router);
   });
-
-  async function serveHttpRoute(req: NodeRequest, res: NodeResponse, requestId: string) {
-    try {
-      for (const route of httpRoutes) if (await route(req, res, requestId)) return;
-      sendWireError(res, createWireError("NOT_FOUND", `no route for ${req.method} ${pathOf(req)}`), requestId);
-    } catch (e) {
-      logger.error("http route failed", describeError(e));
-      if (!res.headersSent) sendWireError(res, toWireError(e), requestId);
-    }
-  }
-
-  const cors = createCors(config.http.corsOrigins);
-  const clientAddress = createClientAddressResolver(config.http.trustedProxies);
-  let closing = false;
-
-  const server = createServer((req, res) => {
-    const requestId = acceptRequestId(req.headers["x-request-id"]);
-    res.setHeader("x-request-id", requestId);
-    const call: CallContext = {
-      requestId,
-      clientAddress: clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"]),
-      startedAt: performance.now(),
-    };
-    calls.set(req, call);
-    if (cors(req, res)) return;
-    if (closing) {
-      res.setHeader("Connection", "close");
-      sendWireError(res, createWireError("SERVICE_UNAVAILABLE", "server is shutting down"), requestId);
-      return;
-    }
-    callStorage.run(call, () => adapter(req, res));
-  });
-
-  return {
-    config,
+  const front = createFront({
+    routes: routes.routes,
+    restServices: routes.served,
+    httpRoutes: [createJwksRoute(keys), createHealthRoute(health), createMetricsRoute(metrics.registry)],
+    http: config.http,
     logger,
-    orm,
-    keys,
-    auth,
-    hashLimiter,
-    server,
-    dbGuard,
+    onCallDone: metrics.onCallDone,
+  });
+  const server = createServer(front.handler);
+  closers.add("server", () => server.close(config.resilience.shutdownTimeoutMs));
+  // Last on the list, so first at shutdown: probes and Watch streams see
+  // NOT_SERVING, and new requests are refused, before anything stops.
+  closers.add("front", () => {
+    front.refuseNewRequests();
+    health.shutdown();
+  });
+
+  let port = 0;
+  let closed: Promise<void> | undefined;
+  return {
+    logger,
+    services,
     health,
-    metrics,
+    get port() {
+      return port;
+    },
     async listen() {
-      const port = await server.listen(config.port, config.host);
+      port = await server.listen(config.port, config.host);
       health.start();
       logger.info("listening", { port, host: config.host, database: config.database.kind });
       return port;
     },
-    async close() {
-      if (closing) return;
-      closing = true;
-      // First, so probes and Watch streams see NOT_SERVING before anything stops.
-      health.shutdown();
-      try {
-        await server.close(config.resilience.shutdownTimeoutMs);
-      } finally {
-        // Each store closes even if another fails to.
-        await Promise.allSettled([orm.close(true), limiterStore.close()]);
+    close() {
+      closed ??= closers.closeAll().then(() => {
         logger.info("stopped");
-      }
+      });
+      return closed;
     },
   };
 }

@@ -2,7 +2,6 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { BreakerState } from "../db/resilience.js";
 import type { AuthEvents } from "../domain/events.js";
 import type { HashLimiter } from "../passwords/hash-limiter.js";
-import { type HttpRoute, pathOf } from "../transport/http/http-util.js";
 
 export interface MetricsSources {
   readonly hashLimiter: HashLimiter;
@@ -21,8 +20,6 @@ export interface Metrics {
   onCallDone(procedure: string, code: string, seconds: number): void;
   /** An AuthEvents sink: logins, registrations and refresh reuse. */
   readonly events: AuthEvents;
-  /** GET /metrics in the Prometheus text format. */
-  readonly route: HttpRoute;
 }
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, open: 1, half_open: 2, isolated: 3 };
@@ -104,15 +101,6 @@ export function createMetrics(sources: MetricsSources): Metrics {
         else if (event.event === "register") registrations.inc(labels);
         else if (event.event === "refresh_reuse_detected") reuse.inc();
       },
-    },
-    route: async (req, res) => {
-      if (req.method !== "GET" || pathOf(req) !== "/metrics") return false;
-      const body = await registry.metrics();
-      res.statusCode = 200;
-      res.setHeader("Content-Type", registry.contentType);
-      res.setHeader("Cache-Control", "no-store");
-      res.end(body);
-      return true;
     },
   };
 }

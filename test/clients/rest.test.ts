@@ -175,7 +175,7 @@ describe("REST routes from the google.api.http annotations", () => {
   it("when the user is deactivated, then login answers 403 USER_INACTIVE", async () => {
     const u = uniqueUser("inactive");
     const reg = await call("POST", "/auth/register", u);
-    await server.app.auth.setActive((reg.json as AuthBody).user.id, false);
+    await server.app.services.auth.setActive((reg.json as AuthBody).user.id, false);
     expectError(
       await call("POST", "/auth/login", { email_or_username: u.username, password: u.password }),
       403,

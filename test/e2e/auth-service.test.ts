@@ -293,7 +293,7 @@ await describeEachDatabase(describe, "AuthService over the network", (kind) => {
     it("when a user is deactivated, then login, refresh and GetCurrentUser answer PERMISSION_DENIED / USER_INACTIVE", async () => {
       const u = uniqueUser();
       const reg = await client.register(u);
-      await server.app.auth.setActive(reg.user?.id ?? "", false);
+      await server.app.services.auth.setActive(reg.user?.id ?? "", false);
       const calls = [
         () => client.login({ emailOrUsername: u.username, password: u.password }),
         () => client.refresh({ refreshToken: reg.tokens?.refreshToken ?? "" }),

@@ -21,8 +21,11 @@ export const authClient = (transport: Transport): AuthClient => createClient(Aut
 
 const PROTO_DIR = join(import.meta.dirname, "..", "..", "proto");
 
+/** The method definitions of each grpc-js client made here, for calls by method name. */
+const definitions = new WeakMap<grpc.Client, grpc.ServiceDefinition>();
+
 /** A plain @grpc/grpc-js client built from the .proto files, with no Connect code involved. */
-export function grpcJsClient(port: number, service = "auth.v1.AuthService", file = "auth/v1/auth.proto") {
+export function grpcJsClient(port: number, service = "auth.v1.AuthService", file = "auth/v1/auth.proto"): grpc.Client {
   const def = protoLoader.loadSync(file, {
     includeDirs: [PROTO_DIR],
     keepCase: true,
@@ -35,7 +38,15 @@ export function grpcJsClient(port: number, service = "auth.v1.AuthService", file
   const Ctor = service
     .split(".")
     .reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], pkg) as grpc.ServiceClientConstructor;
-  return new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const client = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  definitions.set(client, Ctor.service);
+  return client;
+}
+
+function methodOf(client: grpc.Client, method: string): grpc.MethodDefinition<unknown, unknown> {
+  const m = definitions.get(client)?.[method];
+  if (!m) throw new Error(`no method ${method}`);
+  return m;
 }
 
 /** Calls a unary method of a grpc-js client and resolves with the response, the error and the metadata. */
@@ -45,13 +56,33 @@ export function grpcJsCall<T = Record<string, unknown>>(
   request: unknown,
   metadata = new grpc.Metadata(),
 ): Promise<{ response?: T; error?: grpc.ServiceError; headers?: grpc.Metadata }> {
+  const m = methodOf(client, method);
   return new Promise((resolve) => {
     let headers: grpc.Metadata | undefined;
-    const fn = (client as unknown as Record<string, (...a: unknown[]) => grpc.ClientUnaryCall>)[method];
-    if (!fn) throw new Error(`no method ${method}`);
-    const call = fn.call(client, request, metadata, (error: grpc.ServiceError | null, response: T) =>
-      resolve({ response: error ? undefined : response, error: error ?? undefined, headers }),
+    const call = client.makeUnaryRequest(
+      m.path,
+      m.requestSerialize,
+      m.responseDeserialize,
+      request,
+      metadata,
+      (error: grpc.ServiceError | null, response?: unknown) =>
+        resolve({ response: error ? undefined : (response as T), error: error ?? undefined, headers }),
     );
     call.on("metadata", (m: grpc.Metadata) => (headers = m));
   });
+}
+
+/** Opens a server-streaming call of a grpc-js client by method name. */
+export function grpcJsServerStream<T>(
+  client: grpc.Client,
+  method: string,
+  request: unknown,
+): grpc.ClientReadableStream<T> {
+  const m = methodOf(client, method);
+  return client.makeServerStreamRequest(
+    m.path,
+    m.requestSerialize,
+    (bytes: Buffer) => m.responseDeserialize(bytes) as T,
+    request,
+  );
 }

@@ -3,6 +3,8 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { loadConfig } from "../../src/config.js";
+import { createOrm } from "../../src/db/orm.js";
 
 /** The server used to create and drop per-file PostgreSQL databases. */
 export const PG_ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
@@ -96,5 +98,25 @@ export async function describeEachDatabase(
   const pgOk = await postgresAvailable();
   for (const kind of ["sqlite", "postgresql"] as const) {
     describe.skipIf(kind === "postgresql" && !pgOk)(`${title} [${kind}]`, () => fn(kind));
+  }
+}
+
+/**
+ * Runs one SQL statement on a test database over a connection of its own,
+ * for tests that check what the service stored. `?` marks parameters.
+ */
+export async function queryDatabase<Row>(
+  db: TestDatabase,
+  sql: string,
+  params: readonly unknown[] = [],
+): Promise<Row[]> {
+  const orm = await createOrm(loadConfig({ DATABASE_URL: db.url }).database);
+  try {
+    return await orm.em
+      .fork()
+      .getConnection()
+      .execute<Row[]>(sql, [...params]);
+  } finally {
+    await orm.close(true);
   }
 }

@@ -7,7 +7,14 @@ import { Code, type ConnectError, createClient } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServerReflection, type ServerReflectionResponse } from "../../gen/grpc/reflection/v1/reflection_pb.js";
-import { authClient, connectTransport, grpcJsCall, grpcJsClient, grpcTransport } from "../helpers/clients.js";
+import {
+  authClient,
+  connectTransport,
+  grpcJsCall,
+  grpcJsClient,
+  grpcJsServerStream,
+  grpcTransport,
+} from "../helpers/clients.js";
 import { grpcJsFailure } from "../helpers/errors.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
 import { healthClient, metricValue, Status, waitFor, watchHealth } from "./support.js";
@@ -62,9 +69,7 @@ describe("operations surface", () => {
       const client = grpcJsClient(server.port, "grpc.health.v1.Health", HEALTH_PROTO);
       const first = (service: string) =>
         new Promise<string>((resolve, reject) => {
-          const call = (
-            client as unknown as { Watch(req: unknown): grpc.ClientReadableStream<{ status: string }> }
-          ).Watch({ service });
+          const call = grpcJsServerStream<{ status: string }>(client, "Watch", { service });
           call.once("data", (m: { status: string }) => {
             resolve(m.status);
             call.cancel();

@@ -98,6 +98,5 @@ describe("database guard in the running service", () => {
     const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
     expect(metricValue(text, "warden_db_circuit_state")).toBe(0);
     await waitFor("still serving", () => server.app.health.serving);
-    expect(server.app.dbGuard.state).toBe("closed");
   });
 });

@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/auth/v1/auth_pb.js";
+import { queryDatabase } from "../helpers/databases.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { connectRaw, grpcRaw, type RawResult } from "./support.js";
 
@@ -151,10 +152,9 @@ describe("fuzzing every RPC and REST route", () => {
   it("when the fuzzing is over, then the server is healthy, logged no error, and the database holds only what succeeded", async () => {
     expect((await fetch(`${server.baseUrl}/health`)).status).toBe(200);
     expect(server.logs.filter((l) => l.level === "error")).toEqual([]);
-    const conn = server.app.orm.em.fork().getConnection();
-    const [users] = await conn.execute<Array<{ n: number | string }>>("select count(*) as n from users");
-    const [sessions] = await conn.execute<Array<{ n: number | string }>>("select count(*) as n from sessions");
-    const [tokens] = await conn.execute<Array<{ n: number | string }>>("select count(*) as n from refresh_tokens");
+    const count = async (table: string) =>
+      (await queryDatabase<{ n: number | string }>(server.db, `select count(*) as n from ${table}`))[0];
+    const [users, sessions, tokens] = [await count("users"), await count("sessions"), await count("refresh_tokens")];
     console.info(`fuzz: ${successes.register} registrations and ${successes.login} logins succeeded`);
     expect(Number(users?.n)).toBe(successes.register);
     expect(Number(sessions?.n)).toBe(successes.register + successes.login);

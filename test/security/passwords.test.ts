@@ -3,7 +3,7 @@ import type { FieldViolation } from "../../src/domain/errors.js";
 import { checkPasswordChoice } from "../../src/domain/validation.js";
 import { loadPasswordBlocklist } from "../../src/passwords/blocklist.js";
 import { type AuthClient, authClient, connectTransport } from "../helpers/clients.js";
-import { createTestDatabase, postgresAvailable } from "../helpers/databases.js";
+import { createTestDatabase, postgresAvailable, queryDatabase } from "../helpers/databases.js";
 import { connectFailure } from "../helpers/errors.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
 
@@ -81,10 +81,11 @@ describe("rehash on login when BCRYPT_ROUNDS changes", () => {
         const db = await createTestDatabase(kind);
         const u = uniqueUser();
         const costOf = async (server: TestServer) => {
-          const rows = await server.app.orm.em
-            .fork()
-            .getConnection()
-            .execute<Array<{ password_hash: string }>>("select password_hash from users where email = ?", [u.email]);
+          const rows = await queryDatabase<{ password_hash: string }>(
+            server.db,
+            "select password_hash from users where email = ?",
+            [u.email],
+          );
           const hash = rows[0]?.password_hash ?? "";
           return { hash, cost: Number(/^\$2[aby]\$(\d\d)\$/.exec(hash)?.[1]) };
         };
