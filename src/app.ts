@@ -1,4 +1,5 @@
 import type { ConnectRouter } from "@connectrpc/connect";
+import { createAuditLog } from "./audit/audit-log.js";
 import type { Config } from "./config.js";
 import { createOrm, migrate } from "./db/orm.js";
 import { createDbProbe } from "./db/probe.js";
@@ -19,7 +20,6 @@ import { openLimiterStore } from "./rate-limit/stores.js";
 import { createRoutes, type Services } from "./routes.js";
 import { createAccessTokens } from "./tokens/access-tokens.js";
 import { loadKeyRing } from "./tokens/keys.js";
-import { createAuditLog } from "./transport/audit-log.js";
 import { registerBenchEcho } from "./transport/bench-echo.js";
 import { createFront } from "./transport/front.js";
 import { createHealthRoute } from "./transport/http/health-route.js";

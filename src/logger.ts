@@ -1,5 +1,5 @@
 import winston from "winston";
-import { currentCall } from "./transport/call-context.js";
+import { currentLogFields } from "./log-context.js";
 
 export type Logger = winston.Logger;
 
@@ -19,8 +19,8 @@ const redact = (value: unknown, depth = 0): unknown => {
 
 /** Adds the request id of the call being served, and scrubs secret-looking fields. */
 const contextFormat = winston.format((info) => {
-  const call = currentCall();
-  if (call && info.request_id === undefined) info.request_id = call.requestId;
+  const fields = currentLogFields();
+  if (fields && info.request_id === undefined) info.request_id = fields.requestId;
   for (const key of Object.keys(info)) {
     if (key === "level" || key === "message") continue;
     info[key] = SECRET_KEY.test(key) ? "[redacted]" : redact(info[key]);

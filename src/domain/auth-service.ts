@@ -23,7 +23,7 @@ import {
   openSuccessor,
   sealSuccessor,
 } from "./refresh-tokens.js";
-import type { AuthResult, RefreshTokenRecord, TokenPair, User } from "./types.js";
+import type { AuthResult, RefreshTokenRecord, RequestMeta, TokenPair, User } from "./types.js";
 import {
   checkPasswordChoice,
   checkUsername,
@@ -45,16 +45,17 @@ export interface AuthPolicy {
 /**
  * Guards Login against brute force. `check` throws RATE_LIMITED while the
  * account or address is blocked; the service reports each outcome.
+ * `clientAddress` is the caller's (RequestMeta.clientAddress).
  */
 export interface LoginGuard {
   /** Counts an attempt as it starts; throws RATE_LIMITED while the account or address must wait. */
-  check(account: string): Promise<void>;
-  failed(account: string): Promise<void>;
+  check(account: string, clientAddress: string): Promise<void>;
+  failed(account: string, clientAddress: string): Promise<void>;
   succeeded(account: string): Promise<void>;
   /** The attempt ended with no verdict on the password (database down, hashing queue full): not held against the account. */
   released(account: string): Promise<void>;
   /** Throws RATE_LIMITED while the caller may not register (per-address limit). */
-  checkRegistration?(): Promise<void>;
+  checkRegistration?(clientAddress: string): Promise<void>;
 }
 
 export interface AuthServiceDeps {
@@ -148,26 +149,27 @@ export function createAuthService(deps: AuthServiceDeps) {
     return pair(sealed.accessToken, sealed.accessExpiresAt, sealed.refreshToken, sealed.refreshExpiresAt, now);
   }
 
-  async function revokeForReuse(record: RefreshTokenRecord, now: Date): Promise<never> {
+  async function revokeForReuse(record: RefreshTokenRecord, now: Date, meta: RequestMeta): Promise<never> {
     await sessions.revoke(record.sessionId, now);
     events.emit({
       event: "refresh_reuse_detected",
       outcome: "revoked",
       userId: record.userId,
       sessionId: record.sessionId,
+      clientAddress: meta.clientAddress,
     });
     throw tokenRevoked();
   }
 
   return {
-    async register(input: RegisterInput): Promise<AuthResult> {
+    async register(input: RegisterInput, meta: RequestMeta): Promise<AuthResult> {
       const violations: FieldViolation[] = [];
       const email = normalizeEmail(input.email, violations);
       const username = checkUsername(input.username, violations);
       const password = normalizePassword(input.password, policy.passwordMinLength, violations);
       checkPasswordChoice(password, { username, email }, deps.passwordBlocklist, violations);
       throwIfAny(violations);
-      await deps.loginGuard?.checkRegistration?.();
+      await deps.loginGuard?.checkRegistration?.(meta.clientAddress);
       // Hashing happens before, and outside, any database work so that
       // registrations hash in parallel instead of holding a connection.
       const passwordHash = await passwords.hash(password);
@@ -175,15 +177,15 @@ export function createAuthService(deps: AuthServiceDeps) {
       try {
         user = await users.create({ email, username, passwordHash });
       } catch (e) {
-        events.emit({ event: "register", outcome: "failure", reason: reasonOf(e) });
+        events.emit({ event: "register", outcome: "failure", reason: reasonOf(e), clientAddress: meta.clientAddress });
         throw e;
       }
       const tokens = await openSession(user);
-      events.emit({ event: "register", outcome: "success", userId: user.id });
+      events.emit({ event: "register", outcome: "success", userId: user.id, clientAddress: meta.clientAddress });
       return { user, tokens };
     },
 
-    async login(input: LoginInput): Promise<AuthResult> {
+    async login(input: LoginInput, meta: RequestMeta): Promise<AuthResult> {
       const violations: FieldViolation[] = [];
       const login = required(input.emailOrUsername, "email_or_username", violations).trim().toLowerCase();
       const password = input.password.normalize("NFKC");
@@ -193,9 +195,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       throwIfAny(violations);
 
       try {
-        await deps.loginGuard?.check(login);
+        await deps.loginGuard?.check(login, meta.clientAddress);
       } catch (e) {
-        events.emit({ event: "login", outcome: "failure", reason: reasonOf(e) });
+        events.emit({ event: "login", outcome: "failure", reason: reasonOf(e), clientAddress: meta.clientAddress });
         throw e;
       }
       let found: Awaited<ReturnType<typeof users.findByLogin>>;
@@ -209,13 +211,25 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw e;
       }
       if (!found || !ok) {
-        await deps.loginGuard?.failed(login);
-        events.emit({ event: "login", outcome: "failure", userId: found?.user.id, reason: "INVALID_CREDENTIALS" });
+        await deps.loginGuard?.failed(login, meta.clientAddress);
+        events.emit({
+          event: "login",
+          outcome: "failure",
+          userId: found?.user.id,
+          reason: "INVALID_CREDENTIALS",
+          clientAddress: meta.clientAddress,
+        });
         throw invalidCredentials();
       }
       await deps.loginGuard?.succeeded(login);
       if (!found.user.isActive) {
-        events.emit({ event: "login", outcome: "failure", userId: found.user.id, reason: "USER_INACTIVE" });
+        events.emit({
+          event: "login",
+          outcome: "failure",
+          userId: found.user.id,
+          reason: "USER_INACTIVE",
+          clientAddress: meta.clientAddress,
+        });
         throw userInactive();
       }
       if (passwords.needsRehash(found.passwordHash)) {
@@ -223,11 +237,11 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
       const user = await users.recordLogin(found.user.id, clock.now());
       const tokens = await openSession(user);
-      events.emit({ event: "login", outcome: "success", userId: user.id });
+      events.emit({ event: "login", outcome: "success", userId: user.id, clientAddress: meta.clientAddress });
       return { user, tokens };
     },
 
-    async refresh(rawToken: string): Promise<AuthResult> {
+    async refresh(rawToken: string, meta: RequestMeta): Promise<AuthResult> {
       const token = parseRefreshToken(rawToken);
       const tokenHash = hashRefreshToken(token);
       const now = clock.now();
@@ -240,8 +254,14 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (record.sessionRevokedAt) throw tokenRevoked();
       if (record.rotatedAt) {
         const replay = graceReplay(token, record, now);
-        if (!replay) return revokeForReuse(record, now);
-        events.emit({ event: "refresh", outcome: "replayed", userId: user.id, sessionId: record.sessionId });
+        if (!replay) return revokeForReuse(record, now, meta);
+        events.emit({
+          event: "refresh",
+          outcome: "replayed",
+          userId: user.id,
+          sessionId: record.sessionId,
+          clientAddress: meta.clientAddress,
+        });
         return { user, tokens: replay };
       }
       if (+record.expiresAt <= +now || +record.sessionExpiresAt <= +now) throw tokenExpired();
@@ -268,21 +288,39 @@ export function createAuthService(deps: AuthServiceDeps) {
         record = await sessions.findRefreshToken(tokenHash);
         if (!record || record.sessionRevokedAt) throw tokenRevoked();
         const replay = graceReplay(token, record, clock.now());
-        if (!replay) return revokeForReuse(record, now);
-        events.emit({ event: "refresh", outcome: "replayed", userId: user.id, sessionId: record.sessionId });
+        if (!replay) return revokeForReuse(record, now, meta);
+        events.emit({
+          event: "refresh",
+          outcome: "replayed",
+          userId: user.id,
+          sessionId: record.sessionId,
+          clientAddress: meta.clientAddress,
+        });
         return { user, tokens: replay };
       }
-      events.emit({ event: "refresh", outcome: "success", userId: user.id, sessionId: record.sessionId });
+      events.emit({
+        event: "refresh",
+        outcome: "success",
+        userId: user.id,
+        sessionId: record.sessionId,
+        clientAddress: meta.clientAddress,
+      });
       return { user, tokens: pair(access.token, access.expiresAt, next, nextExpiresAt, now) };
     },
 
-    async logout(rawToken: string): Promise<void> {
+    async logout(rawToken: string, meta: RequestMeta): Promise<void> {
       const token = parseRefreshToken(rawToken);
       const record = await sessions.findRefreshToken(hashRefreshToken(token));
       if (!record) throw invalidToken("refresh token");
       // Idempotent: logging out of an ended session succeeds quietly.
       if (!record.sessionRevokedAt) await sessions.revoke(record.sessionId, clock.now());
-      events.emit({ event: "logout", outcome: "success", userId: record.userId, sessionId: record.sessionId });
+      events.emit({
+        event: "logout",
+        outcome: "success",
+        userId: record.userId,
+        sessionId: record.sessionId,
+        clientAddress: meta.clientAddress,
+      });
     },
 
     /** Resolves the user of an access token, rejecting tokens of ended sessions. */

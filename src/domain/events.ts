@@ -1,7 +1,7 @@
 /**
- * Security-relevant things that happen in the domain. The transport layer
- * turns them into audit log lines and metrics, adding the request id and
- * client address from the call's context. Never carries secrets.
+ * Security-relevant things that happen in the domain, for the audit log
+ * (src/audit/audit-log.ts, which the logger stamps with the request id) and
+ * the metrics. Never carries secrets.
  */
 export type AuthEventName = "register" | "login" | "refresh" | "refresh_reuse_detected" | "logout" | "rate_limited";
 
@@ -12,6 +12,8 @@ export interface AuthEvent {
   readonly sessionId?: string;
   /** The error code of a failure. */
   readonly reason?: string;
+  /** Where the call came from (RequestMeta.clientAddress). */
+  readonly clientAddress?: string;
 }
 
 export interface AuthEvents {

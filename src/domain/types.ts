@@ -61,3 +61,15 @@ export interface RefreshTokenRecord {
   /** The session's user, read with the token so Refresh needs no second lookup. */
   readonly user: User;
 }
+
+/**
+ * What the transport knows about the caller of a domain operation, passed
+ * in by the handler: the audit trail and the rate limits record the
+ * address, sessions will record both.
+ */
+export interface RequestMeta {
+  /** The client's address: the socket peer, or x-forwarded-for from a trusted proxy. */
+  readonly clientAddress: string;
+  /** The User-Agent header as sent ("" when absent); never trusted for anything. */
+  readonly userAgent: string;
+}

@@ -4,7 +4,6 @@ import type { Config } from "../config.js";
 import type { LoginGuard } from "../domain/auth-service.js";
 import { DomainError } from "../domain/errors.js";
 import type { AuthEvents } from "../domain/events.js";
-import { currentCall } from "../transport/call-context.js";
 import type { LimiterStore } from "./stores.js";
 
 /** The longest pause between two failed logins of one account, before the block. */
@@ -32,10 +31,8 @@ export const rateLimited = (retryAfterMs: number) =>
  */
 const accountKey = (login: string) => createHash("sha256").update(login, "utf8").digest("base64url").slice(0, 32);
 
-const clientAddress = () => currentCall()?.clientAddress ?? "unknown";
-
 export interface AbuseGuard extends LoginGuard {
-  checkRegistration(): Promise<void>;
+  checkRegistration(clientAddress: string): Promise<void>;
 }
 
 /**
@@ -74,12 +71,12 @@ export function createAbuseGuard(rl: Config["rateLimit"], store: LimiterStore, e
   });
 
   /** Counts one attempt from this address; refuses once the window's allowance is spent. */
-  async function spend(limiter: typeof loginAddress, scope: string): Promise<void> {
-    const res = await consume(limiter, clientAddress());
+  async function spend(limiter: typeof loginAddress, scope: string, clientAddress: string): Promise<void> {
+    const res = await consume(limiter, clientAddress);
     if (res.consumedPoints <= limiter.points) return;
     // Report the block once, when it starts, not for every refused attempt.
     if (res.consumedPoints === limiter.points + 1)
-      events.emit({ event: "rate_limited", outcome: "blocked", reason: scope });
+      events.emit({ event: "rate_limited", outcome: "blocked", reason: scope, clientAddress });
     throw rateLimited(res.msBeforeNext);
   }
 
@@ -87,8 +84,8 @@ export function createAbuseGuard(rl: Config["rateLimit"], store: LimiterStore, e
     // Each attempt is counted when it starts, not when its password turns out
     // wrong: otherwise attempts sent in parallel would all pass before the
     // first failure was recorded. A success clears the count again.
-    async check(login) {
-      await spend(loginAddress, "login_address");
+    async check(login, clientAddress) {
+      await spend(loginAddress, "login_address", clientAddress);
       const key = accountKey(login);
       const [failed, delayed] = await Promise.all([failures.get(key), delays.get(key)]);
       if (failed && failed.consumedPoints > failures.points) throw rateLimited(failed.msBeforeNext);
@@ -107,13 +104,13 @@ export function createAbuseGuard(rl: Config["rateLimit"], store: LimiterStore, e
       await delays.block(key, delaySeconds(beyondFree, rl.accountBlockSeconds));
     },
 
-    async failed(login) {
+    async failed(login, clientAddress) {
       const key = accountKey(login);
       const count = (await failures.get(key))?.consumedPoints ?? 0;
       if (count >= rl.accountMaxFailures) {
         // block() sets the count past the limit for exactly the block's length.
         await failures.block(key, rl.accountBlockSeconds);
-        events.emit({ event: "rate_limited", outcome: "blocked", reason: "login_account" });
+        events.emit({ event: "rate_limited", outcome: "blocked", reason: "login_account", clientAddress });
       }
     },
 
@@ -127,7 +124,7 @@ export function createAbuseGuard(rl: Config["rateLimit"], store: LimiterStore, e
       await Promise.all([failures.delete(key), delays.delete(key)]);
     },
 
-    checkRegistration: () => spend(registerAddress, "register_address"),
+    checkRegistration: (clientAddress) => spend(registerAddress, "register_address", clientAddress),
   };
 }
 

@@ -1,30 +1,28 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { createContextKey } from "@connectrpc/connect";
+import type { RequestMeta } from "../domain/types.js";
 
 /**
- * What the service knows about the call it is serving. Held in
- * AsyncLocalStorage so the logger and audit events find the request id and
- * client address anywhere below the handler, domain code included, without
- * threading them through every argument list.
+ * What the service knows about the call it is serving, built once per HTTP
+ * request by the front (src/transport/front.ts) and handed on explicitly:
+ * to interceptors and handlers as a Connect context value, to the plain
+ * HTTP routes as an argument, and to the domain as the {@link RequestMeta}
+ * it is.
  */
-export interface CallContext {
+export interface CallContext extends RequestMeta {
   readonly requestId: string;
-  /** The client address: the socket peer, or x-forwarded-for from a trusted proxy. */
-  readonly clientAddress: string;
+  /** performance.now() when the request arrived. */
   readonly startedAt: number;
-  /** Set for calls that arrived through a REST route rather than an RPC protocol. */
-  readonly protocol?: "rest";
 }
 
-export const callStorage = new AsyncLocalStorage<CallContext>();
+/** The context of a call that did not come through the front (none in the service; a safe default). */
+const UNKNOWN_CALL: CallContext = { requestId: "", clientAddress: "unknown", userAgent: "", startedAt: 0 };
 
-export const currentCall = (): CallContext | undefined => callStorage.getStore();
+/** The call context, as interceptors and handlers read it from Connect's context values. */
+export const CALL_CONTEXT = createContextKey<CallContext>(UNKNOWN_CALL, { description: "warden call context" });
 
-/** The same context, for interceptors and handlers that read Connect's context values. */
-export const CALL_CONTEXT = createContextKey<CallContext | undefined>(undefined, {
-  description: "warden call context",
-});
+/** Set for calls that arrived through a REST route rather than an RPC protocol. */
+export const VIA_REST = createContextKey<boolean>(false, { description: "warden REST call" });
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 

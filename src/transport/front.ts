@@ -2,17 +2,18 @@ import type { DescService } from "@bufbuild/protobuf";
 import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Config } from "../config.js";
+import { withLogFields } from "../log-context.js";
 import { describeError, type Logger } from "../logger.js";
 import { createRuntimeErrorGate } from "../patches/connect-runtime-errors.js";
-import { acceptRequestId, CALL_CONTEXT, type CallContext, callStorage } from "./call-context.js";
+import { acceptRequestId, CALL_CONTEXT, type CallContext } from "./call-context.js";
 import { createClientAddressResolver } from "./client-address.js";
 import { createCors } from "./cors.js";
 import { createErrorInterceptor, createWireError, reshapeRuntimeError, sendWireError, toWireError } from "./errors.js";
 import { createDocsRoute } from "./http/docs-route.js";
 import { type HttpRoute, pathOf } from "./http/http-util.js";
-import { createCallContextInterceptor } from "./interceptors/call-context.js";
+import { createLogContextInterceptor } from "./interceptors/log-context.js";
 import { createLoggingInterceptor } from "./interceptors/logging.js";
-import { createInProcessTransport } from "./rest/in-process.js";
+import { createInProcessCaller } from "./rest/in-process.js";
 import { createRestRoute } from "./rest/rest-route.js";
 import type { NodeHandler, NodeRequest, NodeResponse } from "./server.js";
 
@@ -37,8 +38,9 @@ export interface Front {
 }
 
 /**
- * The HTTP front: gives each request its id (the `x-request-id` header) and
- * call context, answers CORS, refuses requests once shutdown began, and
+ * The HTTP front: builds each request's call context once (request id, also
+ * sent back as `x-request-id`; client address; user agent; start time) and
+ * hands it on explicitly, answers CORS, refuses requests once shutdown began, and
  * hands the request to the Connect adapter (gRPC, gRPC-Web, Connect), whose
  * fallback serves the plain HTTP routes, REST and the API docs; anything
  * else is 404 NOT_FOUND. RPC and REST calls go through the same interceptors.
@@ -46,62 +48,66 @@ export interface Front {
 export function createFront(opts: FrontOptions): Front {
   const { logger } = opts;
   // Order matters: the first is the outermost. Logging sees the final,
-  // mapped status code; the call context is in place for all of them.
+  // mapped status code; the log fields are in place for all of them.
   const interceptors = [
-    createCallContextInterceptor(),
+    createLogContextInterceptor(),
     createLoggingInterceptor(logger, opts.onCallDone),
     createErrorInterceptor(logger),
   ];
-  const inProcess = createInProcessTransport(opts.routes, interceptors);
+  const inProcess = createInProcessCaller(opts.routes, interceptors);
   const httpRoutes: readonly HttpRoute[] = [
     ...opts.httpRoutes,
     ...opts.restServices.map((service) =>
-      createRestRoute({ service, transport: inProcess, maxBodyBytes: opts.http.maxBodyBytes }),
+      createRestRoute({ service, call: inProcess, maxBodyBytes: opts.http.maxBodyBytes }),
     ),
     createDocsRoute(),
   ];
 
+  const cors = createCors(opts.http.corsOrigins);
+  const clientAddress = createClientAddressResolver(opts.http.trustedProxies);
   const calls = new WeakMap<NodeRequest, CallContext>();
+  const newCall = (req: NodeRequest): CallContext => {
+    const call: CallContext = {
+      requestId: acceptRequestId(req.headers["x-request-id"]),
+      clientAddress: clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"]),
+      userAgent: req.headers["user-agent"] ?? "",
+      startedAt: performance.now(),
+    };
+    calls.set(req, call);
+    return call;
+  };
   const adapter = connectNodeAdapter({
     routes: opts.routes,
     interceptors,
-    contextValues: (req) => createContextValues().set(CALL_CONTEXT, calls.get(req)),
+    contextValues: (req) => createContextValues().set(CALL_CONTEXT, calls.get(req) ?? newCall(req)),
     readMaxBytes: opts.http.maxBodyBytes,
     requestGate: createRuntimeErrorGate(reshapeRuntimeError),
-    fallback: (req, res) => void serveHttpRoute(req, res, calls.get(req)?.requestId ?? ""),
+    fallback: (req, res) => void serveHttpRoute(req, res, calls.get(req) ?? newCall(req)),
   });
 
-  async function serveHttpRoute(req: NodeRequest, res: NodeResponse, requestId: string) {
+  async function serveHttpRoute(req: NodeRequest, res: NodeResponse, call: CallContext) {
     try {
-      for (const route of httpRoutes) if (await route(req, res, requestId)) return;
-      sendWireError(res, createWireError("NOT_FOUND", `no route for ${req.method} ${pathOf(req)}`), requestId);
+      for (const route of httpRoutes) if (await route(req, res, call)) return;
+      sendWireError(res, createWireError("NOT_FOUND", `no route for ${req.method} ${pathOf(req)}`), call.requestId);
     } catch (e) {
       logger.error("http route failed", describeError(e));
-      if (!res.headersSent) sendWireError(res, toWireError(e), requestId);
+      if (!res.headersSent) sendWireError(res, toWireError(e), call.requestId);
     }
   }
 
-  const cors = createCors(opts.http.corsOrigins);
-  const clientAddress = createClientAddressResolver(opts.http.trustedProxies);
   let refusing = false;
 
   return {
     handler(req, res) {
-      const requestId = acceptRequestId(req.headers["x-request-id"]);
-      res.setHeader("x-request-id", requestId);
-      const call: CallContext = {
-        requestId,
-        clientAddress: clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"]),
-        startedAt: performance.now(),
-      };
-      calls.set(req, call);
+      const call = newCall(req);
+      res.setHeader("x-request-id", call.requestId);
       if (cors(req, res)) return;
       if (refusing) {
         res.setHeader("Connection", "close");
-        sendWireError(res, createWireError("SERVICE_UNAVAILABLE", "server is shutting down"), requestId);
+        sendWireError(res, createWireError("SERVICE_UNAVAILABLE", "server is shutting down"), call.requestId);
         return;
       }
-      callStorage.run(call, () => adapter(req, res));
+      withLogFields(call, () => adapter(req, res));
     },
     refuseNewRequests() {
       refusing = true;

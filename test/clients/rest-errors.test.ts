@@ -6,14 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/auth/v1/auth_pb.js";
 import { DomainError, serviceUnavailable } from "../../src/domain/errors.js";
 import { createLogger } from "../../src/logger.js";
-import { callStorage } from "../../src/transport/call-context.js";
-import { createErrorInterceptor } from "../../src/transport/errors.js";
-import { createInProcessTransport } from "../../src/transport/rest/in-process.js";
-import { createRestRoute } from "../../src/transport/rest/rest-route.js";
+import { createFront } from "../../src/transport/front.js";
 
 /**
  * The statuses a live server cannot easily be driven into (429, 503, 500),
- * through the REST route with the real error interceptor and handlers that fail.
+ * through the real HTTP front and REST route, with handlers that fail.
  */
 describe("REST error statuses from the error table", () => {
   let server: Server;
@@ -36,18 +33,14 @@ describe("REST error statuses from the error table", () => {
         },
       });
     };
-    const route = createRestRoute({
-      service: AuthService,
-      transport: createInProcessTransport(routes, [createErrorInterceptor(createLogger("debug", stream))]),
-      maxBodyBytes: 4096,
+    const front = createFront({
+      routes,
+      restServices: [AuthService],
+      httpRoutes: [],
+      http: { maxBodyBytes: 4096, corsOrigins: [], trustedProxies: [] },
+      logger: createLogger("debug", stream),
     });
-    server = createServer((req, res) => {
-      const call = { requestId: "rid-errors", clientAddress: "127.0.0.1", startedAt: performance.now() };
-      res.setHeader("x-request-id", call.requestId);
-      void callStorage.run(call, async () => {
-        if (!(await route(req, res, call.requestId))) res.writeHead(404).end();
-      });
-    });
+    server = createServer(front.handler);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -56,7 +49,7 @@ describe("REST error statuses from the error table", () => {
   const post = async (path: string, body: unknown) => {
     const res = await fetch(base + path, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-request-id": "rid-errors" },
       body: JSON.stringify(body),
     });
     return { res, json: (await res.json()) as Record<string, unknown> };

@@ -145,17 +145,23 @@ function harness(opts: { reuseInterval?: number } = {}) {
 }
 
 const alice = { email: "alice@example.com", username: "alice", password: "a long enough password" };
+/** The caller, as the transport passes it to every domain call. */
+const meta = { clientAddress: "192.0.2.10", userAgent: "unit-test/1.0" };
 
 describe("auth service (domain, with fakes)", () => {
   it("when the user is unknown, then the dummy hash is still verified once, so timing matches a wrong password", async () => {
     const h = harness();
-    await h.service.register(alice);
+    await h.service.register(alice, meta);
     h.verified.length = 0;
-    await expect(h.service.login({ emailOrUsername: "nobody", password: "whatever whatever" })).rejects.toMatchObject({
+    await expect(
+      h.service.login({ emailOrUsername: "nobody", password: "whatever whatever" }, meta),
+    ).rejects.toMatchObject({
       reason: "INVALID_CREDENTIALS",
     });
     expect(h.verified).toEqual(["hash:dummy-never-matches"]);
-    await expect(h.service.login({ emailOrUsername: "alice", password: "wrong wrong wrong" })).rejects.toMatchObject({
+    await expect(
+      h.service.login({ emailOrUsername: "alice", password: "wrong wrong wrong" }, meta),
+    ).rejects.toMatchObject({
       reason: "INVALID_CREDENTIALS",
     });
     expect(h.verified).toHaveLength(2);
@@ -163,38 +169,39 @@ describe("auth service (domain, with fakes)", () => {
 
   it("when the session's absolute lifetime is reached, then refresh fails even though each rotation was in time", async () => {
     const h = harness();
-    let token = (await h.service.register(alice)).tokens.refreshToken;
+    let token = (await h.service.register(alice, meta)).tokens.refreshToken;
     for (let i = 0; i < 3; i++) {
       h.advance(2000_000); // 33 min, inside the 1 h refresh lifetime
-      const r = await h.service.refresh(token);
+      const r = await h.service.refresh(token, meta);
       expect(r.tokens.refreshExpiresIn).toBeLessThanOrEqual(7200 - (i + 1) * 2000);
       token = r.tokens.refreshToken;
     }
     h.advance(2000_000); // now past the 2 h session cap
-    await expect(h.service.refresh(token)).rejects.toMatchObject({ reason: "TOKEN_EXPIRED" });
+    await expect(h.service.refresh(token, meta)).rejects.toMatchObject({ reason: "TOKEN_EXPIRED" });
   });
 
   it("when a rotated token comes back inside the grace window, then the same pair is returned; after it, the family is revoked", async () => {
     const h = harness({ reuseInterval: 10 });
-    const t1 = (await h.service.register(alice)).tokens.refreshToken;
-    const first = await h.service.refresh(t1);
-    const again = await h.service.refresh(t1);
+    const t1 = (await h.service.register(alice, meta)).tokens.refreshToken;
+    const first = await h.service.refresh(t1, meta);
+    const again = await h.service.refresh(t1, meta);
     expect(again.tokens).toEqual(first.tokens);
     h.advance(11_000);
-    await expect(h.service.refresh(t1)).rejects.toMatchObject({ reason: "TOKEN_REVOKED" });
-    await expect(h.service.refresh(first.tokens.refreshToken)).rejects.toMatchObject({ reason: "TOKEN_REVOKED" });
+    await expect(h.service.refresh(t1, meta)).rejects.toMatchObject({ reason: "TOKEN_REVOKED" });
+    await expect(h.service.refresh(first.tokens.refreshToken, meta)).rejects.toMatchObject({ reason: "TOKEN_REVOKED" });
     expect(h.events.map((e) => e.event)).toContain("refresh_reuse_detected");
   });
 
   it("when events are emitted, then none carries a password or a token", async () => {
     const h = harness();
-    const r = await h.service.register(alice);
-    await h.service.login({ emailOrUsername: "alice", password: alice.password });
-    await h.service.refresh(r.tokens.refreshToken);
-    await h.service.logout(r.tokens.refreshToken).catch(() => undefined);
+    const r = await h.service.register(alice, meta);
+    await h.service.login({ emailOrUsername: "alice", password: alice.password }, meta);
+    await h.service.refresh(r.tokens.refreshToken, meta);
+    await h.service.logout(r.tokens.refreshToken, meta).catch(() => undefined);
     const text = JSON.stringify(h.events);
     expect(text).not.toContain(alice.password);
     expect(text).not.toContain(r.tokens.refreshToken);
     expect(h.events.map((e) => e.event)).toEqual(expect.arrayContaining(["register", "login", "refresh", "logout"]));
+    expect(h.events.every((e) => e.clientAddress === meta.clientAddress)).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import type { CallContext } from "../call-context.js";
 import type { NodeRequest, NodeResponse } from "../server.js";
 
 /** Writes a JSON response. */
@@ -11,7 +12,7 @@ export function sendJson(res: NodeResponse, status: number, body: unknown, heade
 }
 
 /** A plain route outside the RPC paths: returns true when it served the request. */
-export type HttpRoute = (req: NodeRequest, res: NodeResponse, requestId: string) => boolean | Promise<boolean>;
+export type HttpRoute = (req: NodeRequest, res: NodeResponse, call: CallContext) => boolean | Promise<boolean>;
 
 export const pathOf = (req: NodeRequest): string => {
   const url = req.url ?? "/";

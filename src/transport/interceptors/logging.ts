@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../../logger.js";
-import { CALL_CONTEXT } from "../call-context.js";
+import { CALL_CONTEXT, VIA_REST } from "../call-context.js";
 
 /** Calls that probes and tools make all the time: logged at debug only. */
 const QUIET_SERVICES = new Set([
@@ -22,7 +22,7 @@ export function createLoggingInterceptor(
   onDone?: (procedure: string, code: string, seconds: number) => void,
 ): Interceptor {
   return (next) => async (req) => {
-    const ctx = req.contextValues.get(CALL_CONTEXT);
+    const call = req.contextValues.get(CALL_CONTEXT);
     const started = performance.now();
     const procedure = `${req.service.typeName}/${req.method.name}`;
     let code = "ok";
@@ -37,10 +37,10 @@ export function createLoggingInterceptor(
       onDone?.(procedure, code, ms / 1000);
       logger.log(QUIET_SERVICES.has(req.service.typeName) ? "debug" : "info", "rpc", {
         procedure,
-        protocol: ctx?.protocol ?? protocolOf(req.header.get("content-type")),
+        protocol: req.contextValues.get(VIA_REST) ? "rest" : protocolOf(req.header.get("content-type")),
         code,
         duration_ms: Math.round(ms * 100) / 100,
-        peer: ctx?.clientAddress,
+        peer: call.clientAddress,
       });
     }
   };

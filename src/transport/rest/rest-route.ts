@@ -1,18 +1,15 @@
 import { type DescService, fromJson, toJson } from "@bufbuild/protobuf";
-import type { Transport } from "@connectrpc/connect";
 import { HttpError, sendWireError, toWireError } from "../errors.js";
 import { type HttpRoute, pathOf, sendJson } from "../http/http-util.js";
 import { type HttpRule, httpRulesOf } from "./http-rules.js";
+import type { InProcessCall } from "./in-process.js";
 import { badRequest, readJsonBody } from "./json-body.js";
 
 export interface RestRouteOptions {
   /** The service whose `google.api.http` annotations declare the routes. */
   readonly service: DescService;
-  /**
-   * Reaches the same handlers and interceptors as the RPC paths, e.g.
-   * `createRouterTransport(routes, { router: { interceptors } })`.
-   */
-  readonly transport: Transport;
+  /** Reaches the same handlers and interceptors as the RPC paths (createInProcessCaller). */
+  readonly call: InProcessCall;
   readonly maxBodyBytes: number;
 }
 
@@ -29,7 +26,8 @@ export function createRestRoute(opts: RestRouteOptions): HttpRoute {
   const byPath = new Map<string, HttpRule[]>();
   for (const rule of httpRulesOf(opts.service)) byPath.set(rule.path, [...(byPath.get(rule.path) ?? []), rule]);
 
-  return async (req, res, requestId) => {
+  return async (req, res, call) => {
+    const { requestId } = call;
     const rules = byPath.get(pathOf(req));
     if (rules === undefined) return false;
     const rule = rules.find((r) => r.verb === req.method);
@@ -53,7 +51,7 @@ export function createRestRoute(opts: RestRouteOptions): HttpRoute {
       if (typeof value === "string") header.set(name, value);
     }
     try {
-      const out = await opts.transport.unary(rule.method, undefined, undefined, header, input);
+      const out = await opts.call(rule.method, header, input, call);
       sendJson(res, 200, toJson(rule.method.output, out.message, { useProtoFieldName: true }));
     } catch (e) {
       sendWireError(res, toWireError(e), requestId);

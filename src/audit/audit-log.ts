@@ -1,6 +1,5 @@
 import type { AuthEvents } from "../domain/events.js";
 import type { Logger } from "../logger.js";
-import { currentCall } from "./call-context.js";
 
 /**
  * The audit trail (ASVS 16.2.1, 16.3.1): one `message:"audit"` line per
@@ -18,7 +17,7 @@ export function createAuditLog(logger: Logger): AuthEvents {
         user_id: e.userId,
         session_id: e.sessionId,
         reason: e.reason,
-        client_address: currentCall()?.clientAddress,
+        client_address: e.clientAddress,
       }),
   };
 }
