@@ -35,7 +35,7 @@ const BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
  * 31-character digest), made without hashing. Verifying against it costs a
  * full bcrypt run, since cost and salt come from the hash, so unknown users
  * take as long as known ones; and start-up does not wait for a real cost-12
- * hash (~300 ms, measured with bench/).
+ * hash (see bench/RESULTS.md for what one costs).
  */
 export async function unmatchableHash(rounds: number): Promise<string> {
   const salt = await bcrypt.genSalt(rounds);

@@ -46,7 +46,7 @@ export async function openLimiterStore(
     new RateLimiterMemory({ keyPrefix: spec.prefix, points: spec.points, duration: spec.duration });
 
   if (rl.store === "redis" && rl.redisUrl) {
-    // Client libraries load only for the store in use: ioredis alone costs ~100 ms and ~15 MB at start.
+    // Client libraries load only for the store in use: each costs start-up time and memory (bench/RESULTS.md).
     const { Redis } = await import("ioredis");
     // No offline queue: a call never waits on a reconnecting Redis, it uses the insurance limiter.
     const redis = new Redis(rl.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });

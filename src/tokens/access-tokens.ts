@@ -16,8 +16,8 @@ export interface AccessTokenOptions {
 
 /**
  * Tokens whose signature and claims were checked, so that a client's repeated
- * calls skip the Ed25519 check and JOSE parsing (~40% of a GetCurrentUser's
- * CPU, bench/). Only the outcome of the signature and the token's own claims
+ * calls skip the Ed25519 check and JOSE parsing (a large share of a
+ * GetCurrentUser's CPU; bench/RESULTS.md). Only the outcome of the signature and the token's own claims
  * is kept; expiry is checked on every call, and sessions and users are still
  * looked up every time. Bounded: the oldest entry leaves first.
  */

@@ -1,6 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
-import { type Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { ServiceError } from "@grpc/grpc-js";
 import { expect } from "vitest";
 import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
@@ -63,4 +63,29 @@ export function grpcJsFailure(err: ServiceError | undefined): DecodedError {
     if (bad) fields.push(...bad.fieldViolations.map((v) => v.field));
   }
   return { code: e.code as number as Code, message: e.details, reason, domain, requestId, fields };
+}
+
+/** What a call ended in: "ok" or the ErrorInfo reason, plus the RetryInfo delay. */
+export interface Outcome {
+  readonly reason: string;
+  readonly code?: Code;
+  readonly message?: string;
+  readonly retryMs?: number;
+}
+
+/** Awaits a call that may fail or not, for tests that count outcomes. */
+export async function outcome(call: Promise<unknown>): Promise<Outcome> {
+  try {
+    await call;
+    return { reason: "ok" };
+  } catch (e) {
+    if (!(e instanceof ConnectError)) throw e;
+    const retry = e.findDetails(RetryInfoSchema)[0]?.retryDelay;
+    return {
+      reason: e.findDetails(ErrorInfoSchema)[0]?.reason ?? `no ErrorInfo (${Code[e.code]})`,
+      code: e.code,
+      message: e.rawMessage,
+      retryMs: retry ? Number(retry.seconds) * 1000 + Math.round(retry.nanos / 1e6) : undefined,
+    };
+  }
 }

@@ -168,6 +168,10 @@ export function runToExit(
   });
 }
 
+/** The audit lines a server has logged so far, optionally of one event. */
+export const auditLines = (server: TestServer, event?: string) =>
+  server.logs.filter((l) => l.message === "audit" && (event === undefined || l.event === event));
+
 export const uniqueUser = (prefix = "u") => {
   const id = randomUUID().slice(0, 8);
   return { email: `${prefix}-${id}@example.com`, username: `${prefix}_${id}`, password: `pw-${randomUUID()}` };

@@ -5,9 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { type AuthClient, authClient, connectTransport } from "../helpers/clients.js";
 import { createTestDatabase, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
+import { healthClient, Status, watchHealth } from "../helpers/health.js";
+import { metricValue } from "../helpers/metrics.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
 import { type ProxyMode, startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
-import { healthClient, metricValue, Status, type Timed, timed, waitFor, watchHealth } from "./support.js";
+import { type Timed, timed, waitFor } from "../helpers/wait.js";
 
 /**
  * Real outages: the service reaches PostgreSQL through a TCP proxy the test

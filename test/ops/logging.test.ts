@@ -2,8 +2,8 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashRefreshToken } from "../../src/domain/refresh-tokens.js";
 import { authClient, connectTransport, grpcJsCall, grpcJsClient, grpcTransport } from "../helpers/clients.js";
+import { healthClient } from "../helpers/health.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
-import { healthClient } from "./support.js";
 
 /**
  * The logs at their most verbose, after every RPC of auth.v1.AuthService ran

@@ -16,8 +16,10 @@ import {
   grpcTransport,
 } from "../helpers/clients.js";
 import { grpcJsFailure } from "../helpers/errors.js";
+import { healthClient, Status, watchHealth } from "../helpers/health.js";
+import { metricValue } from "../helpers/metrics.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
-import { healthClient, metricValue, Status, waitFor, watchHealth } from "./support.js";
+import { waitFor } from "../helpers/wait.js";
 
 /**
  * What operators' tools see: a Kubernetes-style gRPC health probe (grpc-js,

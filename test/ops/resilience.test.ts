@@ -4,8 +4,9 @@ import { createDbGuard, guarded } from "../../src/db/resilience.js";
 import { DomainError, userAlreadyExists } from "../../src/domain/errors.js";
 import { authClient, connectTransport } from "../helpers/clients.js";
 import { connectFailure } from "../helpers/errors.js";
+import { metricValue } from "../helpers/metrics.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
-import { metricValue, waitFor } from "./support.js";
+import { waitFor } from "../helpers/wait.js";
 
 /** The database guard on its own: what counts towards the breaker, and what callers get. */
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthClient, authClient, connectTransport } from "../helpers/clients.js";
-import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
-import { auditLines, outcome } from "./support.js";
+import { outcome } from "../helpers/errors.js";
+import { auditLines, startServer, type TestServer, uniqueUser } from "../helpers/server.js";
 
 describe("audit trail", () => {
   let server: TestServer;

@@ -3,8 +3,8 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/auth/v1/auth_pb.js";
 import { queryDatabase } from "../helpers/databases.js";
+import { connectRaw, grpcRaw, type RawResult } from "../helpers/raw-calls.js";
 import { startServer, type TestServer } from "../helpers/server.js";
-import { connectRaw, grpcRaw, type RawResult } from "./support.js";
 
 /**
  * Thousands of random and malformed requests against every RPC (Connect

@@ -1,56 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isDomainError } from "../../src/domain/errors.js";
-import { createHashLimiter } from "../../src/passwords/hash-limiter.js";
 import { type AuthClient, authClient, connectTransport } from "../helpers/clients.js";
+import { outcome } from "../helpers/errors.js";
+import { metricValue } from "../helpers/metrics.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
-import { metricValue } from "../ops/support.js";
-import { outcome, sleep } from "./support.js";
-
-describe("hash limiter", () => {
-  it("when more tasks arrive than BCRYPT_CONCURRENCY, then at most that many run and the rest wait their turn in order", async () => {
-    const limiter = createHashLimiter(2, 5_000);
-    let running = 0;
-    let peak = 0;
-    const order: number[] = [];
-    const task = (n: number) => async () => {
-      running++;
-      peak = Math.max(peak, running);
-      await sleep(20);
-      running--;
-      order.push(n);
-      return n;
-    };
-    const results = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => limiter.run(task(n))));
-    expect(results).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(peak).toBe(2);
-    expect(order.slice(2)).toEqual([3, 4, 5, 6]);
-    expect(limiter.active).toBe(0);
-    expect(limiter.queued).toBe(0);
-  });
-
-  it("when a task waits longer than BCRYPT_QUEUE_TIMEOUT_MS, then it fails with SERVICE_UNAVAILABLE and never runs", async () => {
-    const limiter = createHashLimiter(1, 100);
-    let ran = false;
-    const slow = limiter.run(() => sleep(400));
-    const late = limiter.run(async () => {
-      ran = true;
-    });
-    const error = await late.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(isDomainError(error) && error.reason).toBe("SERVICE_UNAVAILABLE");
-    await slow;
-    expect(ran).toBe(false);
-    expect(limiter.queued).toBe(0);
-  });
-});
+import { sleep } from "../helpers/wait.js";
 
 describe("a flood of logins", () => {
   let server: TestServer;
   let client: AuthClient;
   beforeAll(async () => {
-    // Real cost (~50–100 ms a hash here), one hash at a time, a short queue deadline.
+    // Real cost (BCRYPT_ROUNDS 10), one hash at a time, a short queue deadline.
     // The login limiter is off: twenty parallel logins of one account would
     // (rightly) be throttled by it, and this test is about hashing alone.
     server = await startServer({

@@ -1,8 +1,8 @@
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/auth/v1/auth_pb.js";
+import { connectRaw, grpcRaw, grpcWebRaw } from "../helpers/raw-calls.js";
 import { startServer, type TestServer } from "../helpers/server.js";
-import { connectRaw, grpcRaw, grpcWebRaw } from "./support.js";
 
 /** Bytes that are not a protobuf message: each fails in a different place of the decoder. */
 const GARBAGE: Record<string, Uint8Array> = {

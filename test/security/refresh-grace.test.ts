@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthClient, authClient, connectTransport } from "../helpers/clients.js";
 import { describeEachDatabase } from "../helpers/databases.js";
-import { startServer, type TestServer, testClock, uniqueUser } from "../helpers/server.js";
-import { auditLines, outcome } from "./support.js";
+import { outcome } from "../helpers/errors.js";
+import { auditLines, startServer, type TestServer, testClock, uniqueUser } from "../helpers/server.js";
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 

@@ -14,8 +14,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthClient, authClient, connectTransport } from "../helpers/clients.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { outcome } from "../helpers/errors.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
-import { outcome } from "./support.js";
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 const pem = (k: KeyObject) => k.export({ type: k.type === "private" ? "pkcs8" : "spki", format: "pem" }).toString();

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { FieldViolation } from "../../src/domain/errors.js";
+import { checkPasswordChoice } from "../../src/domain/validation.js";
 import { createBcryptHasher } from "../../src/passwords/bcrypt-hasher.js";
+import { loadPasswordBlocklist } from "../../src/passwords/blocklist.js";
 import { createHashLimiter } from "../../src/passwords/hash-limiter.js";
 
 const hasher = createBcryptHasher(4, createHashLimiter(4, 5000));
@@ -27,26 +30,30 @@ describe("bcrypt hasher", () => {
 });
 
 describe("hash limiter", () => {
-  it("when more tasks than the limit arrive, then at most the limit run at once and the rest queue", async () => {
-    const limiter = createHashLimiter(2, 5000);
+  it("when more tasks arrive than BCRYPT_CONCURRENCY, then at most that many run and the rest wait their turn in order", async () => {
+    const limiter = createHashLimiter(2, 5_000);
     let running = 0;
     let peak = 0;
-    const task = () =>
-      limiter.run(async () => {
-        running++;
-        peak = Math.max(peak, running);
-        await new Promise((r) => setTimeout(r, 20));
-        running--;
-      });
-    const all = Promise.all(Array.from({ length: 6 }, task));
+    const order: number[] = [];
+    const task = (n: number) => async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 20));
+      running--;
+      order.push(n);
+      return n;
+    };
+    const all = Promise.all([1, 2, 3, 4, 5, 6].map((n) => limiter.run(task(n))));
     expect(limiter.active).toBe(2);
     expect(limiter.queued).toBe(4);
-    await all;
+    expect(await all).toEqual([1, 2, 3, 4, 5, 6]);
     expect(peak).toBe(2);
-    expect(limiter.active + limiter.queued).toBe(0);
+    expect(order.slice(2)).toEqual([3, 4, 5, 6]);
+    expect(limiter.active).toBe(0);
+    expect(limiter.queued).toBe(0);
   });
 
-  it("when a queued task waits past the deadline, then it fails with SERVICE_UNAVAILABLE and never runs", async () => {
+  it("when a task waits longer than BCRYPT_QUEUE_TIMEOUT_MS, then it fails with SERVICE_UNAVAILABLE and never runs", async () => {
     const limiter = createHashLimiter(1, 100);
     let ran = false;
     const blocker = limiter.run(() => new Promise((r) => setTimeout(r, 400)));
@@ -57,5 +64,40 @@ describe("hash limiter", () => {
     await blocker;
     expect(ran).toBe(false);
     expect(limiter.queued).toBe(0);
+  });
+});
+
+describe("common-password blocklist", () => {
+  it("when the list loads, then it holds over 10,000 entries, matches regardless of case, and loads fast", async () => {
+    const started = performance.now();
+    const list = await loadPasswordBlocklist();
+    const ms = performance.now() - started;
+    console.info(`password blocklist: ${list.size} entries loaded in ${ms.toFixed(1)} ms`);
+    expect(list.size).toBeGreaterThanOrEqual(10_000);
+    expect(ms).toBeLessThan(2_000); // a generous bound: it loads while the migrations run
+    for (const common of ["123456", "password", "qwerty123456", "1qaz2wsx3edc"]) expect(list.has(common)).toBe(true);
+    expect(list.has("PassWord")).toBe(true);
+    expect(list.has("QWERTY123456")).toBe(true);
+    expect(list.has("correct horse battery staple 42")).toBe(false);
+  });
+
+  it("when the password is or contains the username or the e-mail's name, then it is refused; when it is merely unusual, then not", async () => {
+    const list = await loadPasswordBlocklist();
+    const identity = { username: "Marguerite_7", email: "m.duras@example.com" };
+    const verdict = (password: string) => {
+      const out: FieldViolation[] = [];
+      checkPasswordChoice(password, identity, list, out);
+      return out.map((v) => `${v.field}: ${v.description}`);
+    };
+    expect(verdict("marguerite_7")).toEqual([expect.stringMatching(/^password: must not contain the username/)]);
+    expect(verdict("my-MARGUERITE_7-secret")).toHaveLength(1);
+    expect(verdict("m.duras-forever")).toHaveLength(1);
+    expect(verdict("qwerty123456")).toEqual([expect.stringMatching(/^password: is too common/)]);
+    expect(verdict("violet kettle on the moor")).toEqual([]);
+    // A very short e-mail name only counts when it is the whole password.
+    const short = { username: "someone", email: "al@example.com" };
+    const out: FieldViolation[] = [];
+    checkPasswordChoice("always-a-long-phrase", short, list, out);
+    expect(out).toEqual([]);
   });
 });

@@ -5,8 +5,10 @@ import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { authClient, connectTransport, grpcTransport } from "../helpers/clients.js";
+import { Status, watchHealth } from "../helpers/health.js";
+import { metricValue } from "../helpers/metrics.js";
 import { type ServerProcess, spawnServer, uniqueUser } from "../helpers/server.js";
-import { metricValue, Status, timed, waitFor, watchHealth } from "./support.js";
+import { timed, waitFor } from "../helpers/wait.js";
 
 /**
  * The real process and real signals: what a Kubernetes rollout does to a pod.
