@@ -32,7 +32,7 @@ export interface Rotation {
   readonly sessionId: string;
   readonly newTokenHash: string;
   readonly newExpiresAt: Date;
-  /** The new pair sealed for the grace window (see session-service). */
+  /** The new pair, sealed under the old token for the grace window (sealSuccessor in refresh-tokens.ts). */
   readonly successor: string;
   readonly at: Date;
 }

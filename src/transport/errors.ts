@@ -1,3 +1,10 @@
+/**
+ * The one place where a failure becomes what a client sees, on every
+ * protocol: the gRPC/Connect/gRPC-Web status with its google.rpc details,
+ * and the HTTP status with the JSON body of the REST routes and the other
+ * HTTP routes. Whatever is thrown goes through {@link toWireError} first.
+ */
+
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type Interceptor } from "@connectrpc/connect";
@@ -7,13 +14,6 @@ import { describeError, type Logger } from "../logger.js";
 import { CALL_CONTEXT } from "./call-context.js";
 import { sendJson } from "./http/http-util.js";
 import type { NodeResponse } from "./server.js";
-
-/**
- * The one place where a failure becomes what a client sees, on every
- * protocol: the gRPC/Connect/gRPC-Web status with its google.rpc details,
- * and the HTTP status with the JSON body of the REST routes and the other
- * HTTP routes. Whatever is thrown goes through {@link toWireError} first.
- */
 
 /** ErrorInfo.domain of every error this service sends. */
 export const ERROR_DOMAIN = "auth.v1";

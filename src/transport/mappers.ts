@@ -1,3 +1,5 @@
+/** Pure conversions between domain values and protobuf messages. */
+
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
@@ -7,8 +9,6 @@ import {
   UserSchema,
 } from "../../gen/auth/v1/auth_pb.js";
 import type { TokenPair, User } from "../domain/types.js";
-
-/** Pure conversions between domain values and protobuf messages. */
 
 export const toUserPb = (u: User): UserPb =>
   create(UserSchema, {

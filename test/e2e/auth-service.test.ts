@@ -276,7 +276,7 @@ await describeEachDatabase(describe, "AuthService over the network", (kind) => {
       }
     });
 
-    it("when another service verifies an access token offline with the JWKS, then the claims and header are those of API.md", async () => {
+    it("when another service verifies an access token offline with the JWKS, then the claims and header are those of the wire contract", async () => {
       const reg = await client.register(uniqueUser());
       const token = reg.tokens?.accessToken ?? "";
       const header = decodeProtectedHeader(token);

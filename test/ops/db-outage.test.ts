@@ -1,3 +1,10 @@
+/**
+ * Real outages: the service reaches PostgreSQL through a TCP proxy the test
+ * breaks and mends, and SQLite is locked by another connection. Every call
+ * must end within a bound with SERVICE_UNAVAILABLE, health must follow, and
+ * everything must come back on its own.
+ */
+
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -10,13 +17,6 @@ import { metricValue } from "../helpers/metrics.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
 import { type ProxyMode, startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 import { type Timed, timed, waitFor } from "../helpers/wait.js";
-
-/**
- * Real outages: the service reaches PostgreSQL through a TCP proxy the test
- * breaks and mends, and SQLite is locked by another connection. Every call
- * must end within a bound with SERVICE_UNAVAILABLE, health must follow, and
- * everything must come back on its own.
- */
 
 const DB_TIMEOUT_MS = 500;
 /** "Nothing hangs": the timeout plus generous slack for a loaded 2-core machine. */

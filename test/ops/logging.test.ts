@@ -1,14 +1,14 @@
+/**
+ * The logs at their most verbose, after every RPC of auth.v1.AuthService ran
+ * with known secrets in it, over Connect and over gRPC.
+ */
+
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashRefreshToken } from "../../src/domain/refresh-tokens.js";
 import { authClient, connectTransport, grpcJsCall, grpcJsClient, grpcTransport } from "../helpers/clients.js";
 import { healthClient } from "../helpers/health.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
-
-/**
- * The logs at their most verbose, after every RPC of auth.v1.AuthService ran
- * with known secrets in it, over Connect and over gRPC.
- */
 
 /** Lines about the process, written outside any call. */
 const PROCESS_MESSAGES = new Set(["listening", "stopped", "health changed", "database circuit breaker"]);

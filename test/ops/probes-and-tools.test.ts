@@ -1,3 +1,10 @@
+/**
+ * What operators' tools see: a Kubernetes-style gRPC health probe (grpc-js,
+ * from the .proto), buf curl through server reflection with no .proto at
+ * hand, GET /health, Prometheus' scrape of /metrics, and browsers' CORS
+ * preflights.
+ */
+
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -20,13 +27,6 @@ import { healthClient, Status, watchHealth } from "../helpers/health.js";
 import { metricValue } from "../helpers/metrics.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
-
-/**
- * What operators' tools see: a Kubernetes-style gRPC health probe (grpc-js,
- * from the .proto), buf curl through server reflection with no .proto at
- * hand, GET /health, Prometheus' scrape of /metrics, and browsers' CORS
- * preflights.
- */
 
 const BUF = join(import.meta.dirname, "..", "..", "node_modules", ".bin", "buf");
 const run = promisify(execFile);

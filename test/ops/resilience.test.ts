@@ -8,8 +8,6 @@ import { metricValue } from "../helpers/metrics.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 
-/** The database guard on its own: what counts towards the breaker, and what callers get. */
-
 const refused = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
 const rejection = (p: Promise<unknown>) =>
   p.then(
@@ -17,6 +15,7 @@ const rejection = (p: Promise<unknown>) =>
     (e: unknown) => e,
   );
 
+/** The database guard on its own: what counts towards the breaker, and what callers get. */
 describe("database guard", () => {
   it("when the database answers with domain errors, however many, then the circuit stays closed and the error passes unchanged", async () => {
     const guard = createDbGuard({ timeoutMs: 1000, breakerThreshold: 2, halfOpenAfterMs: 60_000 });

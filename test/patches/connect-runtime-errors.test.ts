@@ -1,3 +1,11 @@
+/**
+ * src/patches/connect-runtime-errors.ts works around errors that the
+ * Connect-ES runtime raises before any interceptor runs. The first test pins
+ * that upstream behaviour on a bare adapter, without the patch: when it
+ * fails, Connect-ES changed it, and the patch may no longer be needed (or may
+ * no longer work). The second pins what the patch relies on.
+ */
+
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { fromBinary } from "@bufbuild/protobuf";
@@ -7,14 +15,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/auth/v1/auth_pb.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { createRuntimeErrorGate } from "../../src/patches/connect-runtime-errors.js";
-
-/**
- * src/patches/connect-runtime-errors.ts works around errors that the
- * Connect-ES runtime raises before any interceptor runs. The first test pins
- * that upstream behaviour on a bare adapter, without the patch: when it
- * fails, Connect-ES changed it, and the patch may no longer be needed (or may
- * no longer work). The second pins what the patch relies on.
- */
 
 const LOGIN = `/${AuthService.typeName}/Login`;
 /** Wire type 7 does not exist: no protobuf decoder accepts these bytes. */

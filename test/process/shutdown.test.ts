@@ -1,3 +1,7 @@
+/**
+ * The real process and real signals: what a Kubernetes rollout does to a pod.
+ */
+
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,10 +13,6 @@ import { Status, watchHealth } from "../helpers/health.js";
 import { metricValue } from "../helpers/metrics.js";
 import { type ServerProcess, spawnServer, uniqueUser } from "../helpers/server.js";
 import { timed, waitFor } from "../helpers/wait.js";
-
-/**
- * The real process and real signals: what a Kubernetes rollout does to a pod.
- */
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 /** "Exits within the timeout": the drain budget plus start-up slack of tsx on a loaded machine. */

@@ -1,3 +1,10 @@
+/**
+ * Thousands of random and malformed requests against every RPC (Connect
+ * binary, Connect JSON, gRPC) and every REST route: none may end in
+ * INTERNAL / 5xx, hang or take the server down, and the database may hold
+ * only what the requests that succeeded created.
+ */
+
 import { Code } from "@connectrpc/connect";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -5,13 +12,6 @@ import { AuthService } from "../../gen/auth/v1/auth_pb.js";
 import { queryDatabase } from "../helpers/databases.js";
 import { connectRaw, grpcRaw, type RawResult } from "../helpers/raw-calls.js";
 import { startServer, type TestServer } from "../helpers/server.js";
-
-/**
- * Thousands of random and malformed requests against every RPC (Connect
- * binary, Connect JSON, gRPC) and every REST route: none may end in
- * INTERNAL / 5xx, hang or take the server down, and the database may hold
- * only what the requests that succeeded created.
- */
 
 const methods = AuthService.methods;
 const rpcPath = (name: string) => `/${AuthService.typeName}/${name}`;
