@@ -38,12 +38,13 @@ export interface Front {
 }
 
 /**
- * The HTTP front: builds each request's call context once (request id, also
- * sent back as `x-request-id`; client address; user agent; start time) and
- * hands it on explicitly, answers CORS, refuses requests once shutdown began, and
- * hands the request to the Connect adapter (gRPC, gRPC-Web, Connect), whose
- * fallback serves the plain HTTP routes, REST and the API docs; anything
- * else is 404 NOT_FOUND. RPC and REST calls go through the same interceptors.
+ * The HTTP front. For each request it builds the call context once (request
+ * id, also sent back as `x-request-id`; client address; user agent; start
+ * time), answers CORS, refuses the request once shutdown began, and
+ * otherwise passes it to the Connect adapter (gRPC, gRPC-Web, Connect). The
+ * adapter's fallback serves the plain HTTP routes, REST and the API docs;
+ * anything else is 404 NOT_FOUND. RPC and REST calls go through the same
+ * interceptors and see the same call context.
  */
 export function createFront(opts: FrontOptions): Front {
   const { logger } = opts;
