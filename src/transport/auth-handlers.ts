@@ -1,4 +1,4 @@
-import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { AuthService as AuthServiceDesc } from "../../gen/auth/v1/auth_pb.js";
 import type { AuthService } from "../domain/auth-service.js";
 import type { AuthResult } from "../domain/types.js";
@@ -19,5 +19,10 @@ export function createAuthHandlers(auth: AuthService) {
     getCurrentUser: async (_req, ctx) => ({
       user: toUserPb(await auth.currentUser(bearerToken(ctx.requestHeader.get("authorization")))),
     }),
+    // The wire contract declares VerifyMfa already; until second factors
+    // exist no Login ever returns a challenge to verify.
+    verifyMfa: () => {
+      throw new ConnectError("second factors are not supported yet", Code.Unimplemented);
+    },
   } satisfies ServiceImpl<typeof AuthServiceDesc>;
 }

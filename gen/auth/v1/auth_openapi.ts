@@ -6,7 +6,7 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
   "info": {
     "title": "auth.v1.AuthService",
     "version": "1.0.0",
-    "description": "AuthService registers users, signs them in and keeps their sessions.\n\nEvery failure carries a google.rpc.ErrorInfo detail (domain \"auth.v1\") whose\nreason is a stable error code (VALIDATION_ERROR, USER_ALREADY_EXISTS,\nINVALID_CREDENTIALS, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED,\nUSER_INACTIVE, RATE_LIMITED, SERVICE_UNAVAILABLE, INTERNAL_ERROR) and whose\nmetadata holds the request_id.\n\nREST routes of the service, declared by `google.api.http` annotations. Request bodies accept the proto field names (shown here) or lowerCamelCase; responses use the proto field names. Every response carries an `x-request-id` header."
+    "description": "AuthService registers users, signs them in and keeps their sessions.\n\nEvery failure of every service in this package carries a\ngoogle.rpc.ErrorInfo detail (domain \"auth.v1\") whose reason is a stable\nerror code (VALIDATION_ERROR, USER_ALREADY_EXISTS, INVALID_CREDENTIALS,\nINVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED, USER_INACTIVE, FORBIDDEN,\nNOT_FOUND, FAILED_PRECONDITION, RATE_LIMITED, SERVICE_UNAVAILABLE,\nINTERNAL_ERROR) and whose metadata holds the request_id.\n\nEach RPC's comment has an \"Auth:\" line: \"none\" for public RPCs, otherwise\nwhat the `authorization: Bearer <access token>` header must carry. The\nOpenAPI generator (tools/protoc-gen-openapi.ts) reads it, so the documented\nsecurity of a REST route cannot drift from the comment.\n\nREST routes of the service, declared by `google.api.http` annotations. Request bodies accept the proto field names (shown here) or lowerCamelCase; responses use the proto field names. Every response carries an `x-request-id` header."
   },
   "paths": {
     "/auth/register": {
@@ -16,7 +16,7 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           "AuthService"
         ],
         "summary": "Register creates an account and signs it in",
-        "description": "Register creates an account and signs it in: the response carries a first\ntoken pair, so no separate Login is needed.\n\nRPC: `auth.v1.AuthService/Register`.",
+        "description": "Register creates an account and signs it in: the response carries a first\ntoken pair, so no separate Login is needed.\n\nAuth: none.\nErrors: VALIDATION_ERROR, USER_ALREADY_EXISTS, RATE_LIMITED.\n\nRPC: `auth.v1.AuthService/Register`.",
         "requestBody": {
           "required": true,
           "content": {
@@ -118,7 +118,7 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           "AuthService"
         ],
         "summary": "Login exchanges an e-mail address or username and a password for a new session and its token pair",
-        "description": "Login exchanges an e-mail address or username and a password for a new\nsession and its token pair. An unknown user and a wrong password give the\nsame INVALID_CREDENTIALS error.\n\nRPC: `auth.v1.AuthService/Login`.",
+        "description": "Login exchanges an e-mail address or username and a password for a new\nsession and its token pair. An unknown user and a wrong password give the\nsame INVALID_CREDENTIALS error.\n\nWhen the account has a confirmed second factor, the right password opens\nno session yet: the response holds only `mfa`, a challenge to complete\nwith VerifyMfa, and neither `user` nor `tokens`.\n\nAuth: none.\nErrors: VALIDATION_ERROR, INVALID_CREDENTIALS, USER_INACTIVE, RATE_LIMITED.\n\nVerifyMfa answers with LoginResponse too (API.md).\nbuf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE\n\nRPC: `auth.v1.AuthService/Login`.",
         "requestBody": {
           "required": true,
           "content": {
@@ -220,7 +220,7 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           "AuthService"
         ],
         "summary": "Refresh rotates a refresh token",
-        "description": "Refresh rotates a refresh token: the presented token stops working and a\nnew pair is returned. Presenting a token that was already rotated revokes\nthe whole session (TOKEN_REVOKED).\n\nRPC: `auth.v1.AuthService/Refresh`.",
+        "description": "Refresh rotates a refresh token: the presented token stops working and a\nnew pair is returned. Presenting a token that was already rotated revokes\nthe whole session (TOKEN_REVOKED).\n\nAuth: none (the refresh token is the credential).\nErrors: INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED, USER_INACTIVE.\n\nRPC: `auth.v1.AuthService/Refresh`.",
         "requestBody": {
           "required": true,
           "content": {
@@ -322,7 +322,7 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           "AuthService"
         ],
         "summary": "Logout ends the session the refresh token belongs to",
-        "description": "Logout ends the session the refresh token belongs to. Its refresh tokens\nand access tokens stop working.\n\nRPC: `auth.v1.AuthService/Logout`.",
+        "description": "Logout ends the session the refresh token belongs to. Its refresh tokens\nand access tokens stop working.\n\nAuth: none (the refresh token is the credential).\nErrors: INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED.\n\nRPC: `auth.v1.AuthService/Logout`.",
         "requestBody": {
           "required": true,
           "content": {
@@ -424,7 +424,7 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           "AuthService"
         ],
         "summary": "GetCurrentUser returns the user the access token was issued to",
-        "description": "GetCurrentUser returns the user the access token was issued to. The\naccess token goes in the `authorization: Bearer <token>` header.\n\nRPC: `auth.v1.AuthService/GetCurrentUser`.",
+        "description": "GetCurrentUser returns the user the access token was issued to. The\naccess token goes in the `authorization: Bearer <token>` header.\n\nAuth: access token.\nErrors: INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED, USER_INACTIVE.\n\nRPC: `auth.v1.AuthService/GetCurrentUser`.",
         "responses": {
           "200": {
             "description": "OK",
@@ -513,6 +513,108 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           }
         ]
       }
+    },
+    "/auth/mfa/verify": {
+      "post": {
+        "operationId": "AuthService_VerifyMfa",
+        "tags": [
+          "AuthService"
+        ],
+        "summary": "VerifyMfa completes a Login that answered with an `mfa` challenge",
+        "description": "VerifyMfa completes a Login that answered with an `mfa` challenge: the\nchallenge token and a current 6-digit TOTP code, or one unused recovery\ncode, open the session. The answer is a LoginResponse with `user` and\n`tokens` (never `mfa`), so a client handles both steps with one type.\n\nA wrong code (also a TOTP code accepted once before, or a recovery code\nalready used) is INVALID_CREDENTIALS and counts toward the per-account\nlogin limits; after 5 wrong codes the challenge is dead (INVALID_TOKEN,\nanswered before any rate-limit check); an expired challenge is\nTOKEN_EXPIRED. The access token's `amr` claim is [\"pwd\",\"otp\"] after a\nTOTP code and [\"pwd\",\"mfa\"] after a recovery code.\n\nAuth: none (the challenge token stands for the proven password).\nErrors: VALIDATION_ERROR, INVALID_CREDENTIALS, INVALID_TOKEN,\nTOKEN_EXPIRED, USER_INACTIVE, RATE_LIMITED.\n\nThe response type is shared with Login on purpose (API.md).\nbuf:lint:ignore RPC_RESPONSE_STANDARD_NAME\nbuf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE\n\nRPC: `auth.v1.AuthService/VerifyMfa`.",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/auth.v1.VerifyMfaRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/auth.v1.LoginResponse"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "error_code VALIDATION_ERROR",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "error_code INVALID_CREDENTIALS, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "error_code USER_INACTIVE",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "error_code USER_ALREADY_EXISTS",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "error_code RATE_LIMITED",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "error_code INTERNAL_ERROR",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "error_code SERVICE_UNAVAILABLE",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
     }
   },
   "components": {
@@ -543,15 +645,19 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
       },
       "auth.v1.LoginResponse": {
         "type": "object",
-        "description": "LoginResponse is the signed-in user and the new session's tokens.",
+        "description": "LoginResponse is the signed-in user and the new session's tokens, or, for\nan account with a second factor, only the challenge to answer with\nVerifyMfa. Exactly one of {`user` and `tokens`} or `mfa` is set.",
         "properties": {
           "user": {
             "$ref": "#/components/schemas/auth.v1.User",
-            "description": "The signed-in user."
+            "description": "The signed-in user; unset when `mfa` is set."
           },
           "tokens": {
             "$ref": "#/components/schemas/auth.v1.TokenPair",
-            "description": "Tokens of the new session."
+            "description": "Tokens of the new session; unset when `mfa` is set."
+          },
+          "mfa": {
+            "$ref": "#/components/schemas/auth.v1.MfaChallenge",
+            "description": "The second-factor challenge; set only when the password was right and\nthe account has a confirmed second factor."
           }
         }
       },
@@ -569,6 +675,28 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
         "type": "object",
         "description": "LogoutResponse is empty.",
         "properties": {}
+      },
+      "auth.v1.MfaChallenge": {
+        "type": "object",
+        "description": "MfaChallenge is the second step of a login with a second factor.",
+        "properties": {
+          "challenge_token": {
+            "type": "string",
+            "description": "Opaque, single-use token naming this login attempt; send it back with\nthe code to VerifyMfa. Dies after 5 wrong codes. Also accepted as `challengeToken`."
+          },
+          "methods": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "The kinds of code VerifyMfa accepts for this account: \"totp\",\n\"recovery_code\"."
+          },
+          "expires_in": {
+            "type": "integer",
+            "format": "int32",
+            "description": "Seconds the challenge lives from now; at most 300. Also accepted as `expiresIn`."
+          }
+        }
       },
       "auth.v1.RefreshRequest": {
         "type": "object",
@@ -688,6 +816,35 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
             "type": "string",
             "format": "date-time",
             "description": "When the user last logged in; unset before the first login. Also accepted as `lastLoginAt`."
+          },
+          "email_verified": {
+            "type": "boolean",
+            "description": "True once the user proved they receive mail at `email` (a verification\nlink or a password reset). Also accepted as `emailVerified`."
+          },
+          "roles": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "The user's roles, lower-case names such as `admin`; empty for\nmost users. Set by AdminService.SetUserRoles or the admin command."
+          },
+          "mfa_enabled": {
+            "type": "boolean",
+            "description": "True while the user has a confirmed second factor (TOTP); Login then\nasks for a code. Also accepted as `mfaEnabled`."
+          }
+        }
+      },
+      "auth.v1.VerifyMfaRequest": {
+        "type": "object",
+        "description": "VerifyMfaRequest answers an MfaChallenge.",
+        "properties": {
+          "challenge_token": {
+            "type": "string",
+            "description": "The `challenge_token` of the MfaChallenge that Login returned. Also accepted as `challengeToken`."
+          },
+          "code": {
+            "type": "string",
+            "description": "A current 6-digit TOTP code from the authenticator app, or one unused\nrecovery code."
           }
         }
       },
