@@ -162,7 +162,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     createHealthRoute(health),
     metrics.route,
     createRestRoute({
-      service: AuthServiceDesc,
+      services: [AuthServiceDesc],
       transport: createInProcessTransport(routes, interceptors),
       maxBodyBytes: config.http.maxBodyBytes,
     }),

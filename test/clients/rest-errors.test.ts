@@ -37,7 +37,7 @@ describe("REST error statuses from the error table", () => {
       });
     };
     const route = createRestRoute({
-      service: AuthService,
+      services: [AuthService],
       transport: createInProcessTransport(routes, [createErrorInterceptor(createLogger("debug", stream))]),
       maxBodyBytes: 4096,
     });
