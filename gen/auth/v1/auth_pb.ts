@@ -520,7 +520,7 @@ export const AuthService: GenService<{
    * Auth: none.
    * Errors: VALIDATION_ERROR, INVALID_CREDENTIALS, USER_INACTIVE, RATE_LIMITED.
    *
-   * VerifyMfa answers with LoginResponse too (API.md).
+   * LoginResponse is VerifyMfa's response too.
    * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
    *
    * @generated from rpc auth.v1.AuthService.Login
@@ -589,8 +589,6 @@ export const AuthService: GenService<{
    * Auth: none (the challenge token stands for the proven password).
    * Errors: VALIDATION_ERROR, INVALID_CREDENTIALS, INVALID_TOKEN,
    * TOKEN_EXPIRED, USER_INACTIVE, RATE_LIMITED.
-   *
-   * The response type is shared with Login on purpose (API.md).
    * buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
    * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
    *
