@@ -1,6 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AuthService as AuthServiceDesc } from "../../gen/auth/v1/auth_pb.js";
 import type { AuthService } from "../domain/auth-service.js";
+import { DomainError } from "../domain/errors.js";
 import type { AuthResult } from "../domain/types.js";
 import { CALL_CONTEXT } from "./call-context.js";
 import { bearerToken, toTokenPairPb, toUserPb } from "./mappers.js";
@@ -23,5 +24,11 @@ export function createAuthHandlers(auth: AuthService) {
     getCurrentUser: async (_req, ctx) => ({
       user: toUserPb(await auth.currentUser(bearerToken(ctx.requestHeader.get("authorization")))),
     }),
+    // Until second factors exist (issue 14) no Login returns a challenge, so
+    // every challenge token presented is unknown: INVALID_TOKEN, as the
+    // contract answers a dead challenge.
+    verifyMfa: () => {
+      throw new DomainError("INVALID_TOKEN", "invalid or expired MFA challenge");
+    },
   } satisfies ServiceImpl<typeof AuthServiceDesc>;
 }

@@ -58,9 +58,7 @@ export function createFront(opts: FrontOptions): Front {
   const inProcess = createInProcessCaller(opts.routes, interceptors);
   const httpRoutes: readonly HttpRoute[] = [
     ...opts.httpRoutes,
-    ...opts.restServices.map((service) =>
-      createRestRoute({ service, call: inProcess, maxBodyBytes: opts.http.maxBodyBytes }),
-    ),
+    createRestRoute({ services: opts.restServices, call: inProcess, maxBodyBytes: opts.http.maxBodyBytes }),
     createDocsRoute(),
   ];
 

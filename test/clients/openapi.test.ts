@@ -1,14 +1,34 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AccountService } from "../../gen/auth/v1/account_pb.js";
+import { AdminService } from "../../gen/auth/v1/admin_pb.js";
 import { AuthService } from "../../gen/auth/v1/auth_pb.js";
+import { TokenService } from "../../gen/auth/v1/token_pb.js";
 import { httpRulesOf } from "../../src/transport/rest/http-rules.js";
+import { needsBearer } from "../../tools/openapi/document.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
+interface Parameter {
+  name: string;
+  in: string;
+  required?: boolean;
+  description?: string;
+  schema: Record<string, unknown>;
+}
 interface OpenApi {
   openapi: string;
   paths: Record<
     string,
-    Record<string, { security?: unknown[]; description?: string; responses: Record<string, unknown> }>
+    Record<
+      string,
+      {
+        security?: unknown[];
+        description?: string;
+        parameters?: Parameter[];
+        requestBody?: { content: Record<string, { schema: { $ref?: string; properties?: Record<string, unknown> } }> };
+        responses: Record<string, unknown>;
+      }
+    >
   >;
   components: {
     schemas: Record<string, { properties?: Record<string, { description?: string }> }>;
@@ -34,26 +54,79 @@ describe("OpenAPI document and Swagger UI", () => {
   });
 
   it("when the document is compared with the annotations, then it lists every REST route and no other", () => {
-    const fromProto = httpRulesOf(AuthService)
+    const fromProto = httpRulesOf(AuthService, AccountService, AdminService, TokenService)
       .map((r) => `${r.verb} ${r.path}`)
       .sort();
     const fromDoc = Object.entries(doc.paths)
       .flatMap(([path, ops]) => Object.keys(ops).map((verb) => `${verb.toUpperCase()} ${path}`))
       .sort();
     expect(fromDoc).toEqual(fromProto);
-    expect(fromDoc).toEqual([
-      "GET /users/me",
-      "POST /auth/login",
-      "POST /auth/logout",
-      "POST /auth/refresh",
-      "POST /auth/register",
+    expect(fromDoc).toEqual(
+      expect.arrayContaining([
+        "GET /users/me",
+        "POST /auth/login",
+        "POST /auth/logout",
+        "POST /auth/refresh",
+        "POST /auth/register",
+        "POST /auth/mfa/verify",
+        "DELETE /account/sessions/{session_id}",
+        "GET /admin/users",
+        "PUT /admin/users/{user_id}/roles",
+        "POST /tokens/introspect",
+      ]),
+    );
+    expect(fromDoc).toHaveLength(29);
+  });
+
+  it("when routes are documented, then those whose comment says Auth: none have no bearer scheme and the others have it", () => {
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+    const bearer = [
+      ["/users/me", "get"],
+      ["/account/sessions", "get"],
+      ["/admin/users/{user_id}", "delete"],
+    ] as const;
+    for (const [path, verb] of bearer) expect(doc.paths[path]?.[verb]?.security, path).toEqual([{ bearerAuth: [] }]);
+    const open = [
+      ["/auth/login", "post"],
+      ["/auth/mfa/verify", "post"],
+      ["/account/password/reset-request", "post"],
+      ["/account/email/verify", "post"],
+      ["/tokens/introspect", "post"],
+    ] as const;
+    for (const [path, verb] of open) expect(doc.paths[path]?.[verb]?.security, path).toBeUndefined();
+  });
+
+  it("when a route has a path variable, then it is a required path parameter and not part of the body", () => {
+    const user = { name: "user_id", in: "path", required: true, schema: { type: "string" } };
+    expect(doc.paths["/admin/users/{user_id}"]?.get?.parameters).toEqual([expect.objectContaining(user)]);
+    const roles = doc.paths["/admin/users/{user_id}/roles"]?.put;
+    expect(roles?.parameters).toEqual([expect.objectContaining(user)]);
+    const body = roles?.requestBody?.content["application/json"]?.schema;
+    expect(Object.keys(body?.properties ?? {})).toEqual(["roles"]);
+    expect(doc.paths["/account/sessions/{session_id}"]?.delete?.parameters).toEqual([
+      expect.objectContaining({ name: "session_id", in: "path", required: true }),
     ]);
   });
 
-  it("when /users/me is documented, then it needs the bearer scheme and the others do not", () => {
-    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
-    expect(doc.paths["/users/me"]?.get?.security).toEqual([{ bearerAuth: [] }]);
-    expect(doc.paths["/auth/login"]?.post?.security).toBeUndefined();
+  it("when a GET route's request has fields not in the path, then they are typed query parameters", () => {
+    const params = doc.paths["/admin/users"]?.get?.parameters ?? [];
+    expect(params.map((p) => [p.name, p.in])).toEqual([
+      ["page_size", "query"],
+      ["page_token", "query"],
+      ["query", "query"],
+    ]);
+    expect(params[0]?.schema).toEqual({ type: "integer", format: "int32" });
+    expect(params[0]?.description).toContain("0 means 50");
+    expect(params[0]?.required).toBeUndefined();
+    expect(doc.paths["/admin/users"]?.get?.requestBody).toBeUndefined();
+    expect(doc.paths["/users/me"]?.get?.parameters).toBeUndefined();
+  });
+
+  it("when an RPC's comment has no Auth: line, then the generator refuses it", () => {
+    // The descriptors embedded in gen/ carry no comments at all.
+    expect(() => needsBearer(AuthService.method.login)).toThrow(
+      'auth.v1.AuthService.Login: the proto comment needs an "Auth:" line',
+    );
   });
 
   it("when a schema is read, then proto field names and proto comments are there", () => {

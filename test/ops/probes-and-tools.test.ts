@@ -102,7 +102,11 @@ describe("operations surface", () => {
           .split("\n")
           .filter((m) => m.startsWith("auth.v1."))
           .sort(),
-      ).toEqual(["GetCurrentUser", "Login", "Logout", "Refresh", "Register"].map((m) => `auth.v1.AuthService/${m}`));
+      ).toEqual(
+        ["GetCurrentUser", "Login", "Logout", "Refresh", "Register", "VerifyMfa"].map(
+          (m) => `auth.v1.AuthService/${m}`,
+        ),
+      );
       const alpha = await bufCurl("--reflect-protocol", "grpc-v1alpha", "--list-methods", server.baseUrl);
       expect(alpha).toContain("grpc.health.v1.Health/Watch");
     });

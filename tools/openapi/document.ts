@@ -14,10 +14,10 @@ import {
 } from "@bufbuild/protobuf";
 import { getComments } from "@bufbuild/protoplugin";
 import { ERROR_TABLE } from "../../src/transport/errors.js";
+import { compile } from "../../src/transport/rest/path-template.js";
+import { isStringSettable } from "../../src/transport/rest/request-fields.js";
 
 export interface DocumentOptions {
-  /** Full names of the methods that need `authorization: Bearer <access token>`. */
-  readonly bearerMethods: ReadonlySet<string>;
   readonly version: string;
 }
 
@@ -33,13 +33,33 @@ interface HttpRuleJson {
 
 const VERBS = ["get", "post", "put", "patch", "delete"] as const;
 
-/** A proto comment as Markdown: the leading space of each line removed. */
+/**
+ * A proto comment as Markdown: the leading space of each line removed, and
+ * the `buf:lint:ignore` directives, which are for buf, not for readers.
+ */
 const commentOf = (desc: Parameters<typeof getComments>[0]): string =>
   (getComments(desc).leading ?? "")
     .split("\n")
     .map((l) => l.replace(/^ /, "").trimEnd())
+    .filter((l) => !l.startsWith("buf:lint:ignore"))
     .join("\n")
     .trim();
+
+/**
+ * Whether a method needs `authorization: Bearer <access token>`, from the
+ * "Auth:" line its proto comment must have: "Auth: none..." for public
+ * RPCs, anything else ("Auth: access token...") for protected ones. Reading
+ * the documented rule keeps the OpenAPI security next to the prose a
+ * reader sees; a method without the line fails the generation, so none is
+ * forgotten.
+ */
+export function needsBearer(method: DescMethod): boolean {
+  const line = /^Auth:[ \t]*(.*)$/m.exec(commentOf(method));
+  if (line === null) {
+    throw new Error(`${method.parent.typeName}.${method.name}: the proto comment needs an "Auth:" line`);
+  }
+  return !/^none\b/i.test(line[1] ?? "");
+}
 
 const firstSentence = (text: string): string => {
   const flat = text.replace(/\s+/g, " ");
@@ -163,6 +183,97 @@ function messageSchema(message: DescMessage, refs: Set<DescMessage>): JsonObject
   return { type: "object", ...(description ? { description } : {}), properties };
 }
 
+/** An OpenAPI path from a google.api.http template: `{name=projects/*}` becomes `{name}`. */
+const openApiPath = (template: string): string => template.replace(/\{([^}=]+)=[^}]*\}/g, "{$1}");
+
+/** The schema of a value a path or query parameter carries. */
+function parameterSchema(field: DescField): JsonObject {
+  switch (field.fieldKind) {
+    case "scalar":
+      return scalarSchema(field.scalar);
+    case "enum":
+      return { type: "string", enum: field.enum.values.map((v) => v.name) };
+    case "list":
+      return {
+        type: "array",
+        items:
+          field.listKind === "scalar"
+            ? scalarSchema(field.scalar)
+            : field.listKind === "enum"
+              ? { type: "string", enum: field.enum.values.map((v) => v.name) }
+              : {},
+      };
+    case "message":
+      return messageRef(field.message, new Set());
+    case "map":
+      return { type: "object" };
+  }
+}
+
+function parameter(field: DescField, name: string, where: "path" | "query"): JsonObject {
+  const description = commentOf(field);
+  const alias = where === "query" && field.jsonName !== field.name ? ` Also accepted as \`${field.jsonName}\`.` : "";
+  const repeated = field.fieldKind === "list" ? " Repeat the parameter for several values." : "";
+  const text = `${description}${alias}${repeated}`.trim();
+  return {
+    name,
+    in: where,
+    ...(where === "path" ? { required: true } : {}),
+    ...(text ? { description: text } : {}),
+    schema: parameterSchema(field),
+    ...(field.fieldKind === "list" ? { style: "form", explode: true } : {}),
+  };
+}
+
+/**
+ * The query parameters of a route without a body, by the google.api.http
+ * rules the REST layer applies (src/rest/query-params.ts): every field not
+ * bound by the path that can take its value from a string, fields of nested
+ * messages under dotted names.
+ */
+function queryParameters(
+  message: DescMessage,
+  bound: readonly string[],
+  prefix = "",
+  seen = new Set<string>(),
+): JsonObject[] {
+  if (seen.has(message.typeName)) return [];
+  const inner = new Set([...seen, message.typeName]);
+  return message.fields.flatMap((field) => {
+    const path = prefix + field.name;
+    if (bound.includes(path)) return [];
+    if (field.fieldKind === "message" && !isStringSettable(field)) {
+      return queryParameters(field.message, bound, `${path}.`, inner);
+    }
+    if (!isStringSettable(field) || bound.some((b) => b.startsWith(`${path}.`))) return [];
+    return [parameter(field, path, "query")];
+  });
+}
+
+/** The fields named by a path template's variables, with their names in the template. */
+function pathParameters(method: DescMethod, template: string): JsonObject[] {
+  return compile(template).fieldPaths.map((path) => {
+    let message: DescMessage | undefined = method.input;
+    let field: DescField | undefined;
+    for (const name of path.split(".")) {
+      field = message?.fields.find((f) => f.name === name || f.jsonName === name);
+      message = field?.fieldKind === "message" ? field.message : undefined;
+    }
+    if (field === undefined) throw new Error(`${method.name}: path variable "${path}" names no field`);
+    return parameter(field, path, "path");
+  });
+}
+
+/** The JSON body of a `body: "*"` route: the request message without the fields the path binds. */
+function bodySchema(method: DescMethod, bound: readonly string[], refs: Set<DescMessage>): JsonObject | undefined {
+  if (bound.length === 0) return method.input.fields.length > 0 ? messageRef(method.input, refs) : undefined;
+  const schema = messageSchema(method.input, refs);
+  const properties = Object.fromEntries(
+    Object.entries((schema.properties ?? {}) as JsonObject).filter(([name]) => !bound.includes(name)),
+  );
+  return Object.keys(properties).length > 0 ? { ...schema, properties } : undefined;
+}
+
 function httpRule(method: DescMethod, http: DescExtension): HttpRuleJson | undefined {
   if (!hasOption(method, http) || http.fieldKind !== "message") return undefined;
   // The extension is read dynamically from the request's own descriptors, so
@@ -175,7 +286,9 @@ function httpRule(method: DescMethod, http: DescExtension): HttpRuleJson | undef
  * The OpenAPI 3.1 document of the REST routes that `google.api.http`
  * annotations declare on the given services: request and response schemas
  * from the messages, the proto comments as descriptions, the error body and
- * statuses from the error table, and bearer auth where the method needs it.
+ * statuses from the error table, path and query parameters by the
+ * google.api.http rules, and bearer auth where the method's "Auth:" line
+ * asks for it.
  */
 export function buildOpenApiDocument(
   services: readonly DescService[],
@@ -193,20 +306,16 @@ export function buildOpenApiDocument(
       const path = verb && rule[verb];
       if (verb === undefined || path === undefined) continue;
       const description = commentOf(method);
-      const fullName = `${service.typeName}.${method.name}`;
+      const bound = compile(path).fieldPaths;
+      const body = rule.body ? bodySchema(method, bound, refs) : undefined;
+      const parameters = [...pathParameters(method, path), ...(rule.body ? [] : queryParameters(method.input, bound))];
       const operation: JsonObject = {
         operationId: `${service.name}_${method.name}`,
         tags: [service.name],
         summary: firstSentence(description) || method.name,
         description: `${description}\n\nRPC: \`${service.typeName}/${method.name}\`.`,
-        ...(rule.body
-          ? {
-              requestBody: {
-                required: true,
-                content: { "application/json": { schema: messageRef(method.input, refs) } },
-              },
-            }
-          : {}),
+        ...(parameters.length > 0 ? { parameters } : {}),
+        ...(body ? { requestBody: { required: true, content: { "application/json": { schema: body } } } } : {}),
         responses: {
           "200": {
             description: "OK",
@@ -214,9 +323,10 @@ export function buildOpenApiDocument(
           },
           ...errors,
         },
-        ...(opts.bearerMethods.has(fullName) ? { security: [{ bearerAuth: [] }] } : {}),
+        ...(needsBearer(method) ? { security: [{ bearerAuth: [] }] } : {}),
       };
-      paths[path] = { ...(paths[path] ?? {}), [verb]: operation };
+      const key = openApiPath(path);
+      paths[key] = { ...(paths[key] ?? {}), [verb]: operation };
     }
   }
   const schemas: Record<string, JsonValue> = {};
@@ -229,6 +339,7 @@ export function buildOpenApiDocument(
   schemas.Error = ERROR_SCHEMA;
   const sortedSchemas = Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b)));
   const serviceDocs = services.map((s) => commentOf(s)).filter((d) => d !== "");
+  const tags = services.map((s) => ({ name: s.name, description: firstSentence(commentOf(s)) || s.typeName }));
   return {
     openapi: "3.1.0",
     info: {
@@ -239,6 +350,7 @@ export function buildOpenApiDocument(
         "REST routes of the service, declared by `google.api.http` annotations. Request bodies accept the proto field names (shown here) or lowerCamelCase; responses use the proto field names. Every response carries an `x-request-id` header.",
       ].join("\n\n"),
     },
+    tags,
     paths,
     components: {
       schemas: sortedSchemas,

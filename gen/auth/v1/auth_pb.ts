@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file auth/v1/auth.proto.
  */
 export const file_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChJhdXRoL3YxL2F1dGgucHJvdG8SB2F1dGgudjEi2QEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSEAoIdXNlcm5hbWUYAyABKAkSEQoJaXNfYWN0aXZlGAQgASgIEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDWxhc3RfbG9naW5fYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInwKCVRva2VuUGFpchIUCgxhY2Nlc3NfdG9rZW4YASABKAkSFQoNcmVmcmVzaF90b2tlbhgCIAEoCRISCgp0b2tlbl90eXBlGAMgASgJEhIKCmV4cGlyZXNfaW4YBCABKAUSGgoScmVmcmVzaF9leHBpcmVzX2luGAUgASgFIkQKD1JlZ2lzdGVyUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIQCghwYXNzd29yZBgDIAEoCSJTChBSZWdpc3RlclJlc3BvbnNlEhsKBHVzZXIYASABKAsyDS5hdXRoLnYxLlVzZXISIgoGdG9rZW5zGAIgASgLMhIuYXV0aC52MS5Ub2tlblBhaXIiOwoMTG9naW5SZXF1ZXN0EhkKEWVtYWlsX29yX3VzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIlAKDUxvZ2luUmVzcG9uc2USGwoEdXNlchgBIAEoCzINLmF1dGgudjEuVXNlchIiCgZ0b2tlbnMYAiABKAsyEi5hdXRoLnYxLlRva2VuUGFpciInCg5SZWZyZXNoUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIlIKD1JlZnJlc2hSZXNwb25zZRIbCgR1c2VyGAEgASgLMg0uYXV0aC52MS5Vc2VyEiIKBnRva2VucxgCIAEoCzISLmF1dGgudjEuVG9rZW5QYWlyIiYKDUxvZ291dFJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSIQCg5Mb2dvdXRSZXNwb25zZSIXChVHZXRDdXJyZW50VXNlclJlcXVlc3QiNQoWR2V0Q3VycmVudFVzZXJSZXNwb25zZRIbCgR1c2VyGAEgASgLMg0uYXV0aC52MS5Vc2VyMs4DCgtBdXRoU2VydmljZRJaCghSZWdpc3RlchIYLmF1dGgudjEuUmVnaXN0ZXJSZXF1ZXN0GhkuYXV0aC52MS5SZWdpc3RlclJlc3BvbnNlIhmC0+STAhM6ASoiDi9hdXRoL3JlZ2lzdGVyEk4KBUxvZ2luEhUuYXV0aC52MS5Mb2dpblJlcXVlc3QaFi5hdXRoLnYxLkxvZ2luUmVzcG9uc2UiFoLT5JMCEDoBKiILL2F1dGgvbG9naW4SVgoHUmVmcmVzaBIXLmF1dGgudjEuUmVmcmVzaFJlcXVlc3QaGC5hdXRoLnYxLlJlZnJlc2hSZXNwb25zZSIYgtPkkwISOgEqIg0vYXV0aC9yZWZyZXNoElIKBkxvZ291dBIWLmF1dGgudjEuTG9nb3V0UmVxdWVzdBoXLmF1dGgudjEuTG9nb3V0UmVzcG9uc2UiF4LT5JMCEToBKiIML2F1dGgvbG9nb3V0EmcKDkdldEN1cnJlbnRVc2VyEh4uYXV0aC52MS5HZXRDdXJyZW50VXNlclJlcXVlc3QaHy5hdXRoLnYxLkdldEN1cnJlbnRVc2VyUmVzcG9uc2UiFJACAYLT5JMCCxIJL3VzZXJzL21lYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChJhdXRoL3YxL2F1dGgucHJvdG8SB2F1dGgudjEilQIKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSEAoIdXNlcm5hbWUYAyABKAkSEQoJaXNfYWN0aXZlGAQgASgIEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDWxhc3RfbG9naW5fYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmVtYWlsX3ZlcmlmaWVkGAggASgIEg0KBXJvbGVzGAkgAygJEhMKC21mYV9lbmFibGVkGAogASgIInwKCVRva2VuUGFpchIUCgxhY2Nlc3NfdG9rZW4YASABKAkSFQoNcmVmcmVzaF90b2tlbhgCIAEoCRISCgp0b2tlbl90eXBlGAMgASgJEhIKCmV4cGlyZXNfaW4YBCABKAUSGgoScmVmcmVzaF9leHBpcmVzX2luGAUgASgFIkQKD1JlZ2lzdGVyUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIQCghwYXNzd29yZBgDIAEoCSJTChBSZWdpc3RlclJlc3BvbnNlEhsKBHVzZXIYASABKAsyDS5hdXRoLnYxLlVzZXISIgoGdG9rZW5zGAIgASgLMhIuYXV0aC52MS5Ub2tlblBhaXIiOwoMTG9naW5SZXF1ZXN0EhkKEWVtYWlsX29yX3VzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJInQKDUxvZ2luUmVzcG9uc2USGwoEdXNlchgBIAEoCzINLmF1dGgudjEuVXNlchIiCgZ0b2tlbnMYAiABKAsyEi5hdXRoLnYxLlRva2VuUGFpchIiCgNtZmEYAyABKAsyFS5hdXRoLnYxLk1mYUNoYWxsZW5nZSJMCgxNZmFDaGFsbGVuZ2USFwoPY2hhbGxlbmdlX3Rva2VuGAEgASgJEg8KB21ldGhvZHMYAiADKAkSEgoKZXhwaXJlc19pbhgDIAEoBSI5ChBWZXJpZnlNZmFSZXF1ZXN0EhcKD2NoYWxsZW5nZV90b2tlbhgBIAEoCRIMCgRjb2RlGAIgASgJIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiUgoPUmVmcmVzaFJlc3BvbnNlEhsKBHVzZXIYASABKAsyDS5hdXRoLnYxLlVzZXISIgoGdG9rZW5zGAIgASgLMhIuYXV0aC52MS5Ub2tlblBhaXIiJgoNTG9nb3V0UmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIhAKDkxvZ291dFJlc3BvbnNlIhcKFUdldEN1cnJlbnRVc2VyUmVxdWVzdCI1ChZHZXRDdXJyZW50VXNlclJlc3BvbnNlEhsKBHVzZXIYASABKAsyDS5hdXRoLnYxLlVzZXIyqwQKC0F1dGhTZXJ2aWNlEloKCFJlZ2lzdGVyEhguYXV0aC52MS5SZWdpc3RlclJlcXVlc3QaGS5hdXRoLnYxLlJlZ2lzdGVyUmVzcG9uc2UiGYLT5JMCEzoBKiIOL2F1dGgvcmVnaXN0ZXISTgoFTG9naW4SFS5hdXRoLnYxLkxvZ2luUmVxdWVzdBoWLmF1dGgudjEuTG9naW5SZXNwb25zZSIWgtPkkwIQOgEqIgsvYXV0aC9sb2dpbhJWCgdSZWZyZXNoEhcuYXV0aC52MS5SZWZyZXNoUmVxdWVzdBoYLmF1dGgudjEuUmVmcmVzaFJlc3BvbnNlIhiC0+STAhI6ASoiDS9hdXRoL3JlZnJlc2gSUgoGTG9nb3V0EhYuYXV0aC52MS5Mb2dvdXRSZXF1ZXN0GhcuYXV0aC52MS5Mb2dvdXRSZXNwb25zZSIXgtPkkwIROgEqIgwvYXV0aC9sb2dvdXQSZwoOR2V0Q3VycmVudFVzZXISHi5hdXRoLnYxLkdldEN1cnJlbnRVc2VyUmVxdWVzdBofLmF1dGgudjEuR2V0Q3VycmVudFVzZXJSZXNwb25zZSIUkAIBgtPkkwILEgkvdXNlcnMvbWUSWwoJVmVyaWZ5TWZhEhkuYXV0aC52MS5WZXJpZnlNZmFSZXF1ZXN0GhYuYXV0aC52MS5Mb2dpblJlc3BvbnNlIhuC0+STAhU6ASoiEC9hdXRoL21mYS92ZXJpZnliBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * User is an account as clients see it. It never carries the password or
@@ -71,6 +71,30 @@ export type User = Message<"auth.v1.User"> & {
    * @generated from field: google.protobuf.Timestamp last_login_at = 7;
    */
   lastLoginAt?: Timestamp | undefined;
+
+  /**
+   * True once the user proved they receive mail at `email` (a verification
+   * link or a password reset).
+   *
+   * @generated from field: bool email_verified = 8;
+   */
+  emailVerified: boolean;
+
+  /**
+   * The user's roles, lower-case names such as `admin`; empty for
+   * most users. Set by AdminService.SetUserRoles or the admin command.
+   *
+   * @generated from field: repeated string roles = 9;
+   */
+  roles: string[];
+
+  /**
+   * True while the user has a confirmed second factor (TOTP); Login then
+   * asks for a code.
+   *
+   * @generated from field: bool mfa_enabled = 10;
+   */
+  mfaEnabled: boolean;
 };
 
 /**
@@ -227,24 +251,34 @@ export const LoginRequestSchema: GenMessage<LoginRequest> = /*@__PURE__*/
   messageDesc(file_auth_v1_auth, 4);
 
 /**
- * LoginResponse is the signed-in user and the new session's tokens.
+ * LoginResponse is the signed-in user and the new session's tokens, or, for
+ * an account with a second factor, only the challenge to answer with
+ * VerifyMfa. Exactly one of {`user` and `tokens`} or `mfa` is set.
  *
  * @generated from message auth.v1.LoginResponse
  */
 export type LoginResponse = Message<"auth.v1.LoginResponse"> & {
   /**
-   * The signed-in user.
+   * The signed-in user; unset when `mfa` is set.
    *
    * @generated from field: auth.v1.User user = 1;
    */
   user?: User | undefined;
 
   /**
-   * Tokens of the new session.
+   * Tokens of the new session; unset when `mfa` is set.
    *
    * @generated from field: auth.v1.TokenPair tokens = 2;
    */
   tokens?: TokenPair | undefined;
+
+  /**
+   * The second-factor challenge; set only when the password was right and
+   * the account has a confirmed second factor.
+   *
+   * @generated from field: auth.v1.MfaChallenge mfa = 3;
+   */
+  mfa?: MfaChallenge | undefined;
 };
 
 /**
@@ -253,6 +287,72 @@ export type LoginResponse = Message<"auth.v1.LoginResponse"> & {
  */
 export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
   messageDesc(file_auth_v1_auth, 5);
+
+/**
+ * MfaChallenge is the second step of a login with a second factor.
+ *
+ * @generated from message auth.v1.MfaChallenge
+ */
+export type MfaChallenge = Message<"auth.v1.MfaChallenge"> & {
+  /**
+   * Opaque, single-use token naming this login attempt; send it back with
+   * the code to VerifyMfa. Dies after 5 wrong codes.
+   *
+   * @generated from field: string challenge_token = 1;
+   */
+  challengeToken: string;
+
+  /**
+   * The kinds of code VerifyMfa accepts for this account: "totp",
+   * "recovery_code".
+   *
+   * @generated from field: repeated string methods = 2;
+   */
+  methods: string[];
+
+  /**
+   * Seconds the challenge lives from now; at most 300.
+   *
+   * @generated from field: int32 expires_in = 3;
+   */
+  expiresIn: number;
+};
+
+/**
+ * Describes the message auth.v1.MfaChallenge.
+ * Use `create(MfaChallengeSchema)` to create a new message.
+ */
+export const MfaChallengeSchema: GenMessage<MfaChallenge> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 6);
+
+/**
+ * VerifyMfaRequest answers an MfaChallenge.
+ *
+ * @generated from message auth.v1.VerifyMfaRequest
+ */
+export type VerifyMfaRequest = Message<"auth.v1.VerifyMfaRequest"> & {
+  /**
+   * The `challenge_token` of the MfaChallenge that Login returned.
+   *
+   * @generated from field: string challenge_token = 1;
+   */
+  challengeToken: string;
+
+  /**
+   * A current 6-digit TOTP code from the authenticator app, or one unused
+   * recovery code.
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message auth.v1.VerifyMfaRequest.
+ * Use `create(VerifyMfaRequestSchema)` to create a new message.
+ */
+export const VerifyMfaRequestSchema: GenMessage<VerifyMfaRequest> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 7);
 
 /**
  * RefreshRequest exchanges a refresh token for a new pair.
@@ -273,7 +373,7 @@ export type RefreshRequest = Message<"auth.v1.RefreshRequest"> & {
  * Use `create(RefreshRequestSchema)` to create a new message.
  */
 export const RefreshRequestSchema: GenMessage<RefreshRequest> = /*@__PURE__*/
-  messageDesc(file_auth_v1_auth, 6);
+  messageDesc(file_auth_v1_auth, 8);
 
 /**
  * RefreshResponse is the user and the rotated token pair.
@@ -301,7 +401,7 @@ export type RefreshResponse = Message<"auth.v1.RefreshResponse"> & {
  * Use `create(RefreshResponseSchema)` to create a new message.
  */
 export const RefreshResponseSchema: GenMessage<RefreshResponse> = /*@__PURE__*/
-  messageDesc(file_auth_v1_auth, 7);
+  messageDesc(file_auth_v1_auth, 9);
 
 /**
  * LogoutRequest ends a session.
@@ -322,7 +422,7 @@ export type LogoutRequest = Message<"auth.v1.LogoutRequest"> & {
  * Use `create(LogoutRequestSchema)` to create a new message.
  */
 export const LogoutRequestSchema: GenMessage<LogoutRequest> = /*@__PURE__*/
-  messageDesc(file_auth_v1_auth, 8);
+  messageDesc(file_auth_v1_auth, 10);
 
 /**
  * LogoutResponse is empty.
@@ -337,7 +437,7 @@ export type LogoutResponse = Message<"auth.v1.LogoutResponse"> & {
  * Use `create(LogoutResponseSchema)` to create a new message.
  */
 export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
-  messageDesc(file_auth_v1_auth, 9);
+  messageDesc(file_auth_v1_auth, 11);
 
 /**
  * GetCurrentUserRequest is empty: the access token travels in the
@@ -353,7 +453,7 @@ export type GetCurrentUserRequest = Message<"auth.v1.GetCurrentUserRequest"> & {
  * Use `create(GetCurrentUserRequestSchema)` to create a new message.
  */
 export const GetCurrentUserRequestSchema: GenMessage<GetCurrentUserRequest> = /*@__PURE__*/
-  messageDesc(file_auth_v1_auth, 10);
+  messageDesc(file_auth_v1_auth, 12);
 
 /**
  * GetCurrentUserResponse is the access token's user.
@@ -374,16 +474,22 @@ export type GetCurrentUserResponse = Message<"auth.v1.GetCurrentUserResponse"> &
  * Use `create(GetCurrentUserResponseSchema)` to create a new message.
  */
 export const GetCurrentUserResponseSchema: GenMessage<GetCurrentUserResponse> = /*@__PURE__*/
-  messageDesc(file_auth_v1_auth, 11);
+  messageDesc(file_auth_v1_auth, 13);
 
 /**
  * AuthService registers users, signs them in and keeps their sessions.
  *
- * Every failure carries a google.rpc.ErrorInfo detail (domain "auth.v1") whose
- * reason is a stable error code (VALIDATION_ERROR, USER_ALREADY_EXISTS,
- * INVALID_CREDENTIALS, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED,
- * USER_INACTIVE, RATE_LIMITED, SERVICE_UNAVAILABLE, INTERNAL_ERROR) and whose
- * metadata holds the request_id.
+ * Every failure of every service in this package carries a
+ * google.rpc.ErrorInfo detail (domain "auth.v1") whose reason is a stable
+ * error code (VALIDATION_ERROR, USER_ALREADY_EXISTS, INVALID_CREDENTIALS,
+ * INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED, USER_INACTIVE, FORBIDDEN,
+ * NOT_FOUND, FAILED_PRECONDITION, RATE_LIMITED, SERVICE_UNAVAILABLE,
+ * INTERNAL_ERROR) and whose metadata holds the request_id.
+ *
+ * Each RPC's comment has an "Auth:" line: "none" for public RPCs, otherwise
+ * what the `authorization: Bearer <access token>` header must carry. The
+ * OpenAPI generator (tools/protoc-gen-openapi.ts) reads it, so the documented
+ * security of a REST route cannot drift from the comment.
  *
  * @generated from service auth.v1.AuthService
  */
@@ -391,6 +497,9 @@ export const AuthService: GenService<{
   /**
    * Register creates an account and signs it in: the response carries a first
    * token pair, so no separate Login is needed.
+   *
+   * Auth: none.
+   * Errors: VALIDATION_ERROR, USER_ALREADY_EXISTS, RATE_LIMITED.
    *
    * @generated from rpc auth.v1.AuthService.Register
    */
@@ -404,6 +513,16 @@ export const AuthService: GenService<{
    * session and its token pair. An unknown user and a wrong password give the
    * same INVALID_CREDENTIALS error.
    *
+   * When the account has a confirmed second factor, the right password opens
+   * no session yet: the response holds only `mfa`, a challenge to complete
+   * with VerifyMfa, and neither `user` nor `tokens`.
+   *
+   * Auth: none.
+   * Errors: VALIDATION_ERROR, INVALID_CREDENTIALS, USER_INACTIVE, RATE_LIMITED.
+   *
+   * LoginResponse is VerifyMfa's response too.
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   *
    * @generated from rpc auth.v1.AuthService.Login
    */
   login: {
@@ -416,6 +535,9 @@ export const AuthService: GenService<{
    * new pair is returned. Presenting a token that was already rotated revokes
    * the whole session (TOKEN_REVOKED).
    *
+   * Auth: none (the refresh token is the credential).
+   * Errors: INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED, USER_INACTIVE.
+   *
    * @generated from rpc auth.v1.AuthService.Refresh
    */
   refresh: {
@@ -426,6 +548,9 @@ export const AuthService: GenService<{
   /**
    * Logout ends the session the refresh token belongs to. Its refresh tokens
    * and access tokens stop working.
+   *
+   * Auth: none (the refresh token is the credential).
+   * Errors: INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED.
    *
    * @generated from rpc auth.v1.AuthService.Logout
    */
@@ -438,12 +563,41 @@ export const AuthService: GenService<{
    * GetCurrentUser returns the user the access token was issued to. The
    * access token goes in the `authorization: Bearer <token>` header.
    *
+   * Auth: access token.
+   * Errors: INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED, USER_INACTIVE.
+   *
    * @generated from rpc auth.v1.AuthService.GetCurrentUser
    */
   getCurrentUser: {
     methodKind: "unary";
     input: typeof GetCurrentUserRequestSchema;
     output: typeof GetCurrentUserResponseSchema;
+  },
+  /**
+   * VerifyMfa completes a Login that answered with an `mfa` challenge: the
+   * challenge token and a current 6-digit TOTP code, or one unused recovery
+   * code, open the session. The answer is a LoginResponse with `user` and
+   * `tokens` (never `mfa`), so a client handles both steps with one type.
+   *
+   * A wrong code (also a TOTP code accepted once before, or a recovery code
+   * already used) is INVALID_CREDENTIALS and counts toward the per-account
+   * login limits; after 5 wrong codes the challenge is dead (INVALID_TOKEN,
+   * answered before any rate-limit check); an expired challenge is
+   * TOKEN_EXPIRED. The access token's `amr` claim is ["pwd","otp"] after a
+   * TOTP code and ["pwd","mfa"] after a recovery code.
+   *
+   * Auth: none (the challenge token stands for the proven password).
+   * Errors: VALIDATION_ERROR, INVALID_CREDENTIALS, INVALID_TOKEN,
+   * TOKEN_EXPIRED, USER_INACTIVE, RATE_LIMITED.
+   * buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   *
+   * @generated from rpc auth.v1.AuthService.VerifyMfa
+   */
+  verifyMfa: {
+    methodKind: "unary";
+    input: typeof VerifyMfaRequestSchema;
+    output: typeof LoginResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_auth_v1_auth, 0);

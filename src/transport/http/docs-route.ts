@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { openApiDocument } from "../../../gen/auth/v1/auth_openapi.js";
+import { openApiDocument } from "../../../gen/auth/v1/openapi.js";
 import { type HttpRoute, pathOf, sendJson } from "./http-util.js";
 
 const SWAGGER_DIR = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));

@@ -1,13 +1,16 @@
 import { type DescService, fromJson, toJson } from "@bufbuild/protobuf";
-import { HttpError, sendWireError, toWireError } from "../errors.js";
+import { createWireError, HttpError, sendWireError, toWireError } from "../errors.js";
 import { type HttpRoute, pathOf, sendJson } from "../http/http-util.js";
-import { type HttpRule, httpRulesOf } from "./http-rules.js";
+import { httpRulesOf } from "./http-rules.js";
 import type { InProcessCall } from "./in-process.js";
 import { badRequest, readJsonBody } from "./json-body.js";
+import { applyQueryParameters } from "./query-params.js";
+import { applyPathVariables, RequestFieldError } from "./request-fields.js";
+import { createRouteTable } from "./route-table.js";
 
 export interface RestRouteOptions {
-  /** The service whose `google.api.http` annotations declare the routes. */
-  readonly service: DescService;
+  /** The services whose `google.api.http` annotations declare the routes. */
+  readonly services: readonly DescService[];
   /** Reaches the same handlers and interceptors as the RPC paths (createInProcessCaller). */
   readonly call: InProcessCall;
   readonly maxBodyBytes: number;
@@ -17,25 +20,25 @@ export interface RestRouteOptions {
 const FORWARDED_HEADERS = ["authorization"] as const;
 
 /**
- * Serves the REST routes of a service (the original HTTP API) by
- * transcoding JSON to the RPC and back: proto field names or lowerCamelCase
- * in, proto field names out, errors as the REST error body with the HTTP
- * status of the error table. Malformed input is always a 4xx.
+ * Serves the REST routes of services (the original HTTP API) by
+ * transcoding JSON to the RPC and back: path variables and query parameters
+ * by the google.api.http rules, proto field names or lowerCamelCase in,
+ * proto field names out, errors as the REST error body with the HTTP status
+ * of the error table. Malformed input is always a 4xx.
  */
 export function createRestRoute(opts: RestRouteOptions): HttpRoute {
-  const byPath = new Map<string, HttpRule[]>();
-  for (const rule of httpRulesOf(opts.service)) byPath.set(rule.path, [...(byPath.get(rule.path) ?? []), rule]);
+  const lookup = createRouteTable(httpRulesOf(...opts.services));
 
   return async (req, res, call) => {
     const { requestId } = call;
-    const rules = byPath.get(pathOf(req));
-    if (rules === undefined) return false;
-    const rule = rules.find((r) => r.verb === req.method);
-    if (rule === undefined) {
-      res.setHeader("Allow", rules.map((r) => r.verb).join(", "));
+    const found = lookup(req.method ?? "", pathOf(req));
+    if (found === undefined) return false;
+    if (found.kind === "method-not-allowed") {
+      res.setHeader("Allow", found.allowed.join(", "));
       sendWireError(res, badRequest(`method ${req.method ?? ""} not allowed`, 405).wire, requestId);
       return true;
     }
+    const { rule } = found;
     let input: ReturnType<typeof fromJson>;
     try {
       const json = rule.bodyIsMessage ? await readJsonBody(req, opts.maxBodyBytes) : {};
@@ -43,6 +46,15 @@ export function createRestRoute(opts: RestRouteOptions): HttpRoute {
     } catch (e) {
       const refusal = e instanceof HttpError ? e : badRequest(`request body is not a valid ${rule.method.input.name}`);
       sendWireError(res, refusal.wire, requestId);
+      return true;
+    }
+    try {
+      applyPathVariables(rule.method.input, input, found.variables);
+      applyQueryParameters(rule.method.input, input, queryOf(req.url), rule.bodyIsMessage ? "all" : rule.pathFields);
+    } catch (e) {
+      if (!(e instanceof RequestFieldError)) throw e;
+      const violations = [{ field: e.field, description: e.description }];
+      sendWireError(res, createWireError("VALIDATION_ERROR", e.message, { violations }), requestId);
       return true;
     }
     const header = new Headers();
@@ -59,3 +71,9 @@ export function createRestRoute(opts: RestRouteOptions): HttpRoute {
     return true;
   };
 }
+
+/** The still-encoded query string of a request URL, without the "?". */
+const queryOf = (url = ""): string => {
+  const q = url.indexOf("?");
+  return q < 0 ? "" : url.slice(q + 1);
+};
