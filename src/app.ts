@@ -5,8 +5,10 @@ import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import type { Config } from "./config.js";
 import { createOrm, migrate, type Orm } from "./db/orm.js";
 import { createDbProbe } from "./db/probe.js";
-import { createSessionRepository, createUserRepository } from "./db/repositories.js";
 import { createDbGuard, type DbGuard, guarded } from "./db/resilience.js";
+import { createSessionRepository } from "./db/session-repository.js";
+import { createSql } from "./db/sql.js";
+import { createUserRepository } from "./db/user-repository.js";
 import { type AuthService, createAuthService } from "./domain/auth-service.js";
 import { type AuthEvents, combineEvents } from "./domain/events.js";
 import { type Clock, systemClock } from "./domain/ports.js";
@@ -115,9 +117,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     await orm.close(true);
     throw e;
   });
+  const sql = createSql(orm, config.database.kind);
   const auth = createAuthService({
-    users: guarded(createUserRepository(orm), dbGuard),
-    sessions: guarded(createSessionRepository(orm), dbGuard),
+    users: guarded(createUserRepository(sql), dbGuard),
+    sessions: guarded(createSessionRepository(sql), dbGuard),
     passwords,
     accessTokens: createAccessTokens(
       keys,

@@ -32,7 +32,7 @@ export interface Rotation {
   readonly sessionId: string;
   readonly newTokenHash: string;
   readonly newExpiresAt: Date;
-  /** The new pair sealed for the grace window (see session-service). */
+  /** The new pair sealed for the grace window (see domain/refresh-tokens.ts). */
   readonly successor: string;
   readonly at: Date;
 }
@@ -40,6 +40,7 @@ export interface Rotation {
 export interface SessionRepository {
   /** Creates a session with its first refresh token, atomically. */
   create(session: NewSession): Promise<Session>;
+  /** A refresh token with its session and user, in one read (Refresh's hot path). */
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
   /**
    * Marks the old token rotated and stores the new one, atomically and only if
