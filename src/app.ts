@@ -3,8 +3,10 @@ import { createAuditLog } from "./audit/audit-log.js";
 import type { Config } from "./config.js";
 import { createOrm, migrate } from "./db/orm.js";
 import { createDbProbe } from "./db/probe.js";
-import { createSessionRepository, createUserRepository } from "./db/repositories.js";
 import { createDbGuard, guarded } from "./db/resilience.js";
+import { createSessionRepository } from "./db/session-repository.js";
+import { createSql } from "./db/sql.js";
+import { createUserRepository } from "./db/user-repository.js";
 import { createAuthService } from "./domain/auth-service.js";
 import { combineEvents } from "./domain/events.js";
 import { type Clock, systemClock } from "./domain/ports.js";
@@ -106,10 +108,11 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   const metrics = createMetrics({ hashLimiter, breakerState: () => dbGuard.state });
   const auditLog = createAuditLog(logger);
 
+  const sql = createSql(orm, config.database.kind);
   const services: Services = {
     auth: createAuthService({
-      users: guarded(createUserRepository(orm), dbGuard),
-      sessions: guarded(createSessionRepository(orm), dbGuard),
+      users: guarded(createUserRepository(sql), dbGuard),
+      sessions: guarded(createSessionRepository(sql), dbGuard),
       passwords,
       accessTokens: createAccessTokens(
         keys,

@@ -4,10 +4,10 @@ import type { MikroORM } from "@mikro-orm/core";
 import { Migrator } from "@mikro-orm/migrations";
 import type { AbstractSqlDriver, SqlEntityManager } from "@mikro-orm/sqlite";
 import type { DatabaseConfig } from "../config.js";
+import { evictHungConnections } from "../patches/pg-hung-connections.js";
+import { cachePreparedStatements } from "../patches/sqlite-statement-cache.js";
 import { entities } from "./entities.js";
 import { postgresqlMigrations, sqliteMigrations } from "./migrations/index.js";
-import { evictHungConnections } from "./pg-hung-connections.js";
-import { cachePreparedStatements } from "./sqlite-statement-cache.js";
 
 /** Either dialect, seen through the SQL driver interface both share. */
 export type Orm = MikroORM<AbstractSqlDriver, SqlEntityManager<AbstractSqlDriver>>;

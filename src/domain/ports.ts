@@ -40,6 +40,7 @@ export interface Rotation {
 export interface SessionRepository {
   /** Creates a session with its first refresh token, atomically. */
   create(session: NewSession): Promise<Session>;
+  /** A refresh token with its session and user, in one read (Refresh's hot path). */
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
   /**
    * Marks the old token rotated and stores the new one, atomically and only if

@@ -1,0 +1,215 @@
+import type { NewSession, Rotation, SessionRepository } from "../domain/ports.js";
+import type { RefreshTokenRecord, Session } from "../domain/types.js";
+import { prepare, type Row, type Sql } from "./sql.js";
+import { toUser, USER_COLUMNS } from "./user-repository.js";
+
+/**
+ * The Session aggregate: a session and its refresh tokens (one token family),
+ * in the tables `sessions` and `refresh_tokens`, with their row mappers.
+ *
+ * GetCurrentUser and Refresh each read everything they need in one statement,
+ * and a rotation is one statement on PostgreSQL and one short transaction on
+ * SQLite; these are built and compiled once (`prepare`) and run with bound
+ * parameters. Writes off the hot paths go through `sql.entityDb()`, which
+ * applies the entities' defaults.
+ */
+
+/** The session's columns, renamed where they would collide with the user's in a join. */
+const SESSION_FIELDS = [
+  "id as session_id",
+  "user_id",
+  "created_at as session_created_at",
+  "expires_at as session_expires_at",
+  "revoked_at as session_revoked_at",
+] as const;
+/** The same under the alias `s`, for joins. */
+const SESSION_COLUMNS = SESSION_FIELDS.map((f) => `s.${f}` as const);
+type SessionRow = {
+  session_id: string;
+  user_id: string;
+  session_created_at: Row<"sessions", "created_at">["created_at"];
+  session_expires_at: Row<"sessions", "expires_at">["expires_at"];
+  session_revoked_at: Row<"sessions", "revoked_at">["revoked_at"];
+};
+
+/** A refresh token's columns under the alias `t`. */
+const TOKEN_COLUMNS = [
+  "t.token_hash",
+  "t.session_id",
+  "t.expires_at as token_expires_at",
+  "t.rotated_at",
+  "t.successor",
+] as const;
+type TokenRow = Row<"refresh_tokens", "token_hash" | "session_id" | "rotated_at" | "successor"> & {
+  token_expires_at: Row<"refresh_tokens", "expires_at">["expires_at"];
+};
+
+const toSession = (sql: Sql, r: SessionRow): Session => ({
+  id: r.session_id,
+  userId: r.user_id,
+  createdAt: sql.date(r.session_created_at),
+  expiresAt: sql.date(r.session_expires_at),
+  revokedAt: sql.dateOrNull(r.session_revoked_at),
+});
+
+const toToken = (sql: Sql, r: TokenRow, session: Session): Omit<RefreshTokenRecord, "user"> => ({
+  tokenHash: r.token_hash,
+  sessionId: r.session_id,
+  userId: session.userId,
+  expiresAt: sql.date(r.token_expires_at),
+  rotatedAt: sql.dateOrNull(r.rotated_at),
+  successor: r.successor,
+  sessionExpiresAt: session.expiresAt,
+  sessionRevokedAt: session.revokedAt,
+});
+
+export function createSessionRepository(sql: Sql): SessionRepository {
+  const tokenWithSessionAndUser = prepare(["tokenHash"], (v) =>
+    sql
+      .db()
+      .selectFrom("refresh_tokens as t")
+      .innerJoin("sessions as s", "s.id", "t.session_id")
+      .innerJoin("users as u", "u.id", "s.user_id")
+      .select([...TOKEN_COLUMNS, ...SESSION_COLUMNS, ...USER_COLUMNS])
+      .where("t.token_hash", "=", v.tokenHash),
+  );
+  const sessionWithUser = prepare(["id"], (v) =>
+    sql
+      .db()
+      .selectFrom("sessions as s")
+      .innerJoin("users as u", "u.id", "s.user_id")
+      .select([...SESSION_COLUMNS, ...USER_COLUMNS])
+      .where("s.id", "=", v.id),
+  );
+
+  const rotate = sql.dialect === "postgresql" ? rotationOnPostgres(sql) : rotationOnSqlite(sql);
+
+  return {
+    async create(s: NewSession) {
+      // entityDb: the session's id and created_at come from the entity's onCreate hooks.
+      return sql
+        .entityDb()
+        .transaction()
+        .execute(async (trx) => {
+          const row = await trx
+            .insertInto("sessions")
+            .values({ user_id: s.userId, expires_at: s.expiresAt })
+            .returning(SESSION_FIELDS)
+            .executeTakeFirstOrThrow();
+          await trx
+            .insertInto("refresh_tokens")
+            .values({ token_hash: s.refreshTokenHash, session_id: row.session_id, expires_at: s.refreshExpiresAt })
+            .execute();
+          return toSession(sql, row);
+        });
+    },
+
+    async findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null> {
+      const [r] = (await tokenWithSessionAndUser.run(sql.db(), { tokenHash })).rows;
+      return r ? { ...toToken(sql, r, toSession(sql, r)), user: toUser(sql, r) } : null;
+    },
+
+    async findSessionWithUser(id: string) {
+      const [r] = (await sessionWithUser.run(sql.db(), { id })).rows;
+      return r ? { session: toSession(sql, r), user: toUser(sql, r) } : null;
+    },
+
+    rotate,
+
+    async revoke(sessionId: string, at: Date) {
+      await sql
+        .db()
+        .updateTable("sessions")
+        .set({ revoked_at: sql.toDb(at) })
+        .where("id", "=", sessionId)
+        .where("revoked_at", "is", null)
+        .execute();
+    },
+
+    async revokeAllForUser(userId: string, at: Date) {
+      await sql
+        .db()
+        .updateTable("sessions")
+        .set({ revoked_at: sql.toDb(at) })
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .execute();
+    },
+  };
+}
+
+/*
+ * The rotation. The conditional update is the gate: of concurrent rotations
+ * of one token, exactly one sees a row to change. The new row is written with
+ * every column (created_at, the entity's one default, is the rotation's time).
+ */
+const rotationValues = (sql: Sql, r: Rotation) => ({
+  ...r,
+  at: sql.toDb(r.at),
+  newExpiresAt: sql.toDb(r.newExpiresAt),
+});
+
+/**
+ * PostgreSQL: one statement (a data-modifying CTE is atomic on its own): one
+ * round trip instead of begin, update, insert and commit.
+ */
+function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
+  const rotateInOneStatement = prepare(["at", "successor", "oldTokenHash", "newTokenHash", "newExpiresAt"], (v) =>
+    sql
+      .db()
+      .with("rotated", (db) =>
+        db
+          .updateTable("refresh_tokens")
+          .set({ rotated_at: v.at, successor: v.successor })
+          .where("token_hash", "=", v.oldTokenHash)
+          .where("rotated_at", "is", null)
+          .returning("session_id"),
+      )
+      .insertInto("refresh_tokens")
+      .columns(["token_hash", "session_id", "created_at", "expires_at"])
+      .expression((db) =>
+        db
+          .selectFrom("rotated")
+          .select((eb) => [
+            eb.val(v.newTokenHash).as("token_hash"),
+            "rotated.session_id",
+            eb.cast(eb.val(v.at), "timestamptz").as("created_at"),
+            eb.cast(eb.val(v.newExpiresAt), "timestamptz").as("expires_at"),
+          ]),
+      ),
+  );
+  return async (r) => (await rotateInOneStatement.run(sql.db(), rotationValues(sql, r))).numAffectedRows === 1n;
+}
+
+/** SQLite: the gate and the insert in one transaction (on its one connection, it is short). */
+function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
+  const markRotated = prepare(["at", "successor", "oldTokenHash"], (v) =>
+    sql
+      .db()
+      .updateTable("refresh_tokens")
+      .set({ rotated_at: v.at, successor: v.successor })
+      .where("token_hash", "=", v.oldTokenHash)
+      .where("rotated_at", "is", null),
+  );
+  const insertSuccessor = prepare(["newTokenHash", "sessionId", "at", "newExpiresAt"], (v) =>
+    sql.db().insertInto("refresh_tokens").values({
+      token_hash: v.newTokenHash,
+      session_id: v.sessionId,
+      created_at: v.at,
+      expires_at: v.newExpiresAt,
+      rotated_at: null,
+      successor: null,
+    }),
+  );
+  return (r) => {
+    const values = rotationValues(sql, r);
+    return sql
+      .db()
+      .transaction()
+      .execute(async (trx) => {
+        if ((await markRotated.run(trx, values)).numAffectedRows !== 1n) return false;
+        await insertSuccessor.run(trx, values);
+        return true;
+      });
+  };
+}
