@@ -16,8 +16,9 @@ import { createHealthRoute } from "./health/http-route.js";
 import { createLogger, describeError, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
-import { loadPasswordBlocklist } from "./passwords/blocklist.js";
 import { createHashLimiter, type HashLimiter } from "./passwords/hash-limiter.js";
+import { createPasswordPolicy } from "./passwords/password-policy.js";
+import { startStrengthEstimator } from "./passwords/strength-estimator.js";
 import { createAbuseGuard } from "./rate-limit/abuse-guard.js";
 import { openLimiterStore } from "./rate-limit/stores.js";
 import { registerReflection } from "./reflection/reflection-service.js";
@@ -77,8 +78,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   const hashLimiter = createHashLimiter(config.password.hashConcurrency, config.password.hashQueueTimeoutMs);
   const passwords = createBcryptHasher(config.password.bcryptRounds, hashLimiter);
-  // Started now, awaited after the migrations: it overlaps them.
-  const blocklistLoading = loadPasswordBlocklist();
+  // Loads its dictionaries on a thread of its own while the migrations run.
+  const estimator = config.password.minScore > 0 ? startStrengthEstimator() : undefined;
   let keys: KeyRing;
   let dummyHash: string;
   try {
@@ -93,9 +94,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         allowGenerate: config.env !== "production",
       }),
       unmatchableHash(config.password.bcryptRounds),
+      estimator?.ready,
     ]);
   } catch (e) {
-    await orm.close(true);
+    await Promise.allSettled([orm.close(true), estimator?.close()]);
     throw e;
   }
 
@@ -110,9 +112,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const metrics = createMetrics({ hashLimiter, breakerState: () => dbGuard.state });
 
   const auditLog: AuthEvents = createAuditLog(logger);
-  const passwordBlocklist = await blocklistLoading;
   const limiterStore = await openLimiterStore(config.rateLimit, config.database, logger).catch(async (e: unknown) => {
-    await orm.close(true);
+    await Promise.allSettled([orm.close(true), estimator?.close()]);
     throw e;
   });
   const auth = createAuthService({
@@ -127,10 +128,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     clock,
     events: combineEvents(auditLog, metrics.events),
     dummyHash,
-    passwordBlocklist,
+    passwordPolicy: createPasswordPolicy({
+      minLength: config.password.minLength,
+      minScore: config.password.minScore,
+      estimator,
+    }),
     loginGuard: config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined,
     policy: {
-      passwordMinLength: config.password.minLength,
       refreshTtlSeconds: config.jwt.refreshTtlSeconds,
       sessionMaxLifetimeSeconds: config.jwt.sessionMaxLifetimeSeconds,
       refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
@@ -240,7 +244,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         await server.close(config.resilience.shutdownTimeoutMs);
       } finally {
         // Each store closes even if another fails to.
-        await Promise.allSettled([orm.close(true), limiterStore.close()]);
+        await Promise.allSettled([orm.close(true), limiterStore.close(), estimator?.close()]);
         logger.info("stopped");
       }
     },

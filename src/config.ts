@@ -44,6 +44,7 @@ const envSchema = z.object({
   SESSION_MAX_LIFETIME: int(60, 31_536_000).default(2_592_000),
 
   PASSWORD_MIN_LENGTH: int(8, 256).default(12),
+  PASSWORD_MIN_SCORE: int(0, 4).default(3),
   BCRYPT_ROUNDS: int(4, 15).default(12),
   BCRYPT_CONCURRENCY: int(1, 64).default(2),
   BCRYPT_QUEUE_TIMEOUT_MS: int(100, 60_000).default(5000),
@@ -99,6 +100,8 @@ export interface Config {
   };
   readonly password: {
     readonly minLength: number;
+    /** Lowest zxcvbn score (0–4) a new password may have; 0 turns the estimate off. */
+    readonly minScore: number;
     readonly bcryptRounds: number;
     readonly hashConcurrency: number;
     readonly hashQueueTimeoutMs: number;
@@ -192,6 +195,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     },
     password: {
       minLength: e.PASSWORD_MIN_LENGTH,
+      minScore: e.PASSWORD_MIN_SCORE,
       bcryptRounds: e.BCRYPT_ROUNDS,
       hashConcurrency: e.BCRYPT_CONCURRENCY,
       hashQueueTimeoutMs: e.BCRYPT_QUEUE_TIMEOUT_MS,
