@@ -1,4 +1,5 @@
 import { BlockList, isIP } from "node:net";
+import { canonicalAddress } from "./ip-address.js";
 
 /**
  * Finds the client's address. Only when the peer is one of the configured
@@ -19,7 +20,8 @@ export function createClientAddressResolver(trustedProxies: readonly string[]) {
     const v = isIP(ip);
     return v !== 0 && trusted.check(ip, v === 6 ? "ipv6" : "ipv4");
   };
-  const clean = (ip: string) => (ip.startsWith("::ffff:") && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip);
+  // One spelling per address: IPv4-mapped IPv6 as IPv4, RFC 5952 IPv6, no zone id.
+  const clean = canonicalAddress;
 
   return (peer: string | undefined, forwardedFor: string | string[] | undefined): string => {
     let address = clean(peer ?? "unknown");
