@@ -1,8 +1,10 @@
+import { dirname } from "node:path";
 import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AuthService as AuthServiceDesc } from "../gen/auth/v1/auth_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import type { Config } from "./config.js";
+import { productionWarnings } from "./config-warnings.js";
 import { createOrm, migrate, type Orm } from "./db/orm.js";
 import { createDbProbe } from "./db/probe.js";
 import { createSessionRepository, createUserRepository } from "./db/repositories.js";
@@ -13,8 +15,10 @@ import { type Clock, systemClock } from "./domain/ports.js";
 import { createHealthMonitor, type HealthMonitor } from "./health/health-monitor.js";
 import { createHealthHandlers } from "./health/health-service.js";
 import { createHealthRoute } from "./health/http-route.js";
+import { createWatchLimiter } from "./health/watch-limiter.js";
 import { createLogger, describeError, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
+import { createMetricsServer, type MetricsServer } from "./metrics/metrics-server.js";
 import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
 import { createHashLimiter, type HashLimiter } from "./passwords/hash-limiter.js";
 import { createPasswordPolicy } from "./passwords/password-policy.js";
@@ -25,13 +29,14 @@ import { registerReflection } from "./reflection/reflection-service.js";
 import { createDocsRoute } from "./rest/docs.js";
 import { createInProcessTransport } from "./rest/in-process-transport.js";
 import { createRestRoute } from "./rest/rest-route.js";
+import { makePrivateDir, restrictFiles } from "./storage/private-files.js";
 import { createAccessTokens } from "./tokens/access-tokens.js";
 import { type KeyRing, loadKeyRing } from "./tokens/keys.js";
 import { createAuditLog } from "./transport/audit-log.js";
 import { createAuthHandlers } from "./transport/auth-handlers.js";
 import { registerBenchEcho } from "./transport/bench-echo.js";
 import { acceptRequestId, CALL_CONTEXT, type CallContext, callStorage } from "./transport/call-context.js";
-import { createClientAddressResolver } from "./transport/client-address.js";
+import { createClientAddressResolver, trustedPeerCheck } from "./transport/client-address.js";
 import { createCors } from "./transport/cors.js";
 import { toWireError, wireError } from "./transport/errors.js";
 import { type HttpRoute, pathOf, sendError, sendJson, sendNotFound } from "./transport/http-util.js";
@@ -58,6 +63,8 @@ export interface App {
   readonly dbGuard: DbGuard;
   readonly health: HealthMonitor;
   readonly metrics: Metrics;
+  /** GET /metrics on METRICS_PORT, when that is set. */
+  readonly metricsServer?: MetricsServer;
   /** Starts serving; resolves with the bound port. */
   listen(): Promise<number>;
   /** Graceful stop: refuse new calls, finish those in flight, close the database. */
@@ -71,15 +78,28 @@ export interface App {
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const logger = createLogger(config.logLevel, opts.logStream);
   const clock = opts.clock ?? systemClock;
+  for (const w of productionWarnings(config)) logger.warn(w.message, { setting: w.setting });
+  // The SQLite file holds password hashes and token digests: its folder is the owner's alone.
+  const sqliteFile =
+    config.database.kind === "sqlite" && config.database.path !== ":memory:" ? config.database.path : "";
+  if (sqliteFile) await makePrivateDir(dirname(sqliteFile));
 
   const orm = await createOrm(config.database, {
     poolSize: config.resilience.dbPoolSize,
     statementTimeoutMs: config.resilience.dbTimeoutMs,
   });
-  const hashLimiter = createHashLimiter(config.password.hashConcurrency, config.password.hashQueueTimeoutMs);
+  const hashLimiter = createHashLimiter(
+    config.password.hashConcurrency,
+    config.password.hashQueueTimeoutMs,
+    config.password.hashQueueMax,
+  );
   const passwords = createBcryptHasher(config.password.bcryptRounds, hashLimiter);
-  // Loads its dictionaries on a thread of its own while the migrations run.
+  // Loads its dictionaries on a thread of its own, beside everything else;
+  // not awaited: only Register needs it, and an early one simply waits.
   const estimator = config.password.minScore > 0 ? startStrengthEstimator() : undefined;
+  estimator?.ready.catch((e: unknown) => {
+    if (!estimator.closed) logger.error("password strength estimator failed to start", describeError(e));
+  });
   let keys: KeyRing;
   let dummyHash: string;
   try {
@@ -92,14 +112,17 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         keysDir: config.jwt.keysDir,
         dataDir: config.dataDir,
         allowGenerate: config.env !== "production",
+        strictFileModes: config.env === "production",
+        warn: (message) => logger.warn(message),
       }),
       unmatchableHash(config.password.bcryptRounds),
-      estimator?.ready,
     ]);
   } catch (e) {
     await Promise.allSettled([orm.close(true), estimator?.close()]);
     throw e;
   }
+  // After the migrations, so the -wal and -shm files exist too (later ones inherit the file's mode).
+  if (sqliteFile) await restrictFiles([sqliteFile, `${sqliteFile}-wal`, `${sqliteFile}-shm`]);
 
   // Every repository call runs under one timeout and circuit breaker; the
   // health probe shares them, so it also serves as the breaker's trial call.
@@ -141,9 +164,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
   });
 
+  const watchLimiter = createWatchLimiter({
+    max: config.healthWatch.max,
+    maxPerClient: config.healthWatch.maxPerClient,
+  });
   const routes = (router: ConnectRouter) => {
     router.service(AuthServiceDesc, createAuthHandlers(auth));
-    router.service(Health, createHealthHandlers(health, [AuthServiceDesc.typeName]));
+    router.service(Health, createHealthHandlers(health, [AuthServiceDesc.typeName], watchLimiter));
     registerReflection(router, [AuthServiceDesc, Health]);
     if (config.benchEcho) registerBenchEcho(router);
   };
@@ -164,11 +191,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       return true;
     },
     createHealthRoute(health),
-    metrics.route,
+    // With METRICS_PORT set, metrics are served there only.
+    ...(config.http.metricsPort === undefined ? [metrics.route] : []),
     createRestRoute({
       service: AuthServiceDesc,
       transport: createInProcessTransport(routes, interceptors),
       maxBodyBytes: config.http.maxBodyBytes,
+      bodyTimeoutMs: config.http.requestTimeoutMs,
     }),
     createDocsRoute(),
   ];
@@ -200,23 +229,28 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const clientAddress = createClientAddressResolver(config.http.trustedProxies);
   let closing = false;
 
-  const server = createServer((req, res) => {
-    const requestId = acceptRequestId(req.headers["x-request-id"]);
-    res.setHeader("x-request-id", requestId);
-    const call: CallContext = {
-      requestId,
-      clientAddress: clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"]),
-      startedAt: performance.now(),
-    };
-    calls.set(req, call);
-    if (cors(req, res)) return;
-    if (closing) {
-      res.setHeader("Connection", "close");
-      sendError(res, wireError("SERVICE_UNAVAILABLE", "server is shutting down"), requestId);
-      return;
-    }
-    callStorage.run(call, () => adapter(req, res));
-  });
+  const metricsServer = config.http.metricsPort === undefined ? undefined : createMetricsServer(metrics.route);
+  const isTrustedPeer = trustedPeerCheck(config.http.trustedProxies);
+  const server = createServer(
+    (req, res) => {
+      const requestId = acceptRequestId(req.headers["x-request-id"]);
+      res.setHeader("x-request-id", requestId);
+      const call: CallContext = {
+        requestId,
+        clientAddress: clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"]),
+        startedAt: performance.now(),
+      };
+      calls.set(req, call);
+      if (cors(req, res)) return;
+      if (closing) {
+        res.setHeader("Connection", "close");
+        sendError(res, wireError("SERVICE_UNAVAILABLE", "server is shutting down"), requestId);
+        return;
+      }
+      callStorage.run(call, () => adapter(req, res));
+    },
+    { ...config.http, isTrustedPeer },
+  );
 
   return {
     config,
@@ -229,8 +263,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     dbGuard,
     health,
     metrics,
+    metricsServer,
     async listen() {
       const port = await server.listen(config.port, config.host);
+      if (metricsServer && config.http.metricsPort !== undefined) {
+        const metricsPort = await metricsServer.listen(config.http.metricsPort, config.host);
+        logger.info("metrics listening", { port: metricsPort, host: config.host });
+      }
       health.start();
       logger.info("listening", { port, host: config.host, database: config.database.kind });
       return port;
@@ -244,7 +283,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         await server.close(config.resilience.shutdownTimeoutMs);
       } finally {
         // Each store closes even if another fails to.
-        await Promise.allSettled([orm.close(true), limiterStore.close(), estimator?.close()]);
+        await Promise.allSettled([orm.close(true), limiterStore.close(), estimator?.close(), metricsServer?.close()]);
         logger.info("stopped");
       }
     },

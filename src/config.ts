@@ -208,6 +208,9 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
   if (production && !e.RATE_LIMIT_ENABLED) {
     throw new ConfigError("RATE_LIMIT_ENABLED: must not be false when NODE_ENV=production");
   }
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError("HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS");
+  }
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
     throw new ConfigError("METRICS_PORT: must differ from PORT");
   }

@@ -11,11 +11,16 @@ export interface StrengthVerdict {
 }
 
 export interface StrengthEstimator {
-  /** Resolves once the dictionaries are loaded; rejects if the thread cannot start. */
+  /**
+   * Resolves once the dictionaries are loaded; rejects if the thread cannot
+   * start. Estimates asked for earlier wait for it, so nothing needs to.
+   */
   readonly ready: Promise<void>;
   /** Estimates at most the first {@link ESTIMATE_MAX_CHARACTERS} code points of `password`. */
   estimate(password: string, userInputs: readonly string[]): Promise<StrengthVerdict>;
   close(): Promise<void>;
+  /** True once close() was called (a failure after that is no news). */
+  readonly closed: boolean;
 }
 
 /** The estimator's cost grows faster than linearly with length; past this, a password is strong by length anyway. */
@@ -49,6 +54,7 @@ export function startStrengthEstimator(): StrengthEstimator {
   const pending = new Map<number, Pending>();
   let nextId = 0;
   let failure: unknown;
+  let closed = false;
 
   const ready = new Promise<void>((resolve, reject) => {
     worker.once("message", () => resolve());
@@ -84,6 +90,8 @@ export function startStrengthEstimator(): StrengthEstimator {
       const id = nextId++;
       return new Promise<StrengthVerdict>((resolve, reject) => {
         pending.set(id, { resolve, reject });
+        // Posted at once even before the thread is ready: its port holds the
+        // message until the thread listens.
         worker.postMessage({
           id,
           password: [...password].slice(0, ESTIMATE_MAX_CHARACTERS).join(""),
@@ -92,7 +100,11 @@ export function startStrengthEstimator(): StrengthEstimator {
       });
     },
     async close() {
+      closed = true;
       await worker.terminate();
+    },
+    get closed() {
+      return closed;
     },
   };
 }

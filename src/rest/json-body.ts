@@ -15,18 +15,9 @@ export class BodyError extends Error {
   }
 }
 
-/** Reads a JSON body; an empty body is an empty message. */
-export async function readJsonBody(req: NodeRequest, maxBytes: number): Promise<JsonValue> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  // An oversized body is drained, not stored: breaking off the read would
-  // tear down the socket before the 413 can be sent.
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= maxBytes) chunks.push(chunk);
-  }
-  if (size > maxBytes) throw new BodyError(badRequest(`request body is larger than ${maxBytes} bytes`, 413));
-  const text = Buffer.concat(chunks).toString("utf8");
+/** Reads a JSON body, within `timeoutMs` if given; an empty body is an empty message. */
+export async function readJsonBody(req: NodeRequest, maxBytes: number, timeoutMs?: number): Promise<JsonValue> {
+  const text = await withDeadline(readBody(req, maxBytes), timeoutMs);
   if (text.trim() === "") return {};
   const type = req.headers["content-type"] ?? "";
   if (!/^application\/json\s*(;|$)/i.test(type)) {
@@ -37,4 +28,38 @@ export async function readJsonBody(req: NodeRequest, maxBytes: number): Promise<
   } catch {
     throw new BodyError(badRequest("request body is not valid JSON"));
   }
+}
+
+async function readBody(req: NodeRequest, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // An oversized body is drained, not stored: breaking off the read would
+  // tear down the socket before the 413 can be sent.
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= maxBytes) chunks.push(chunk);
+  }
+  if (size > maxBytes) throw new BodyError(badRequest(`request body is larger than ${maxBytes} bytes`, 413));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * Bounds how long a body may take to arrive. Over HTTP/1.1 Node's
+ * requestTimeout does this too; over HTTP/2 nothing in Node does, and a
+ * client sending one byte a minute would hold the call for ever. Past the
+ * deadline the client gets 408; the server's stream guard then resets the
+ * stream if the client is still sending (src/transport/h2-guards.ts).
+ */
+function withDeadline(reading: Promise<string>, timeoutMs: number | undefined): Promise<string> {
+  if (timeoutMs === undefined) return reading;
+  // The read may still fail after the deadline answered (the stream is reset); that is no news.
+  reading.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new BodyError(badRequest(`request body not received within ${timeoutMs} ms`, 408))),
+      timeoutMs,
+    );
+  });
+  return Promise.race([reading, late]).finally(() => clearTimeout(timer));
 }
