@@ -231,26 +231,23 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   const metricsServer = config.http.metricsPort === undefined ? undefined : createMetricsServer(metrics.route);
   const isTrustedPeer = trustedPeerCheck(config.http.trustedProxies);
-  const server = createServer(
-    (req, res) => {
-      const requestId = acceptRequestId(req.headers["x-request-id"]);
-      res.setHeader("x-request-id", requestId);
-      const call: CallContext = {
-        requestId,
-        clientAddress: clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"]),
-        startedAt: performance.now(),
-      };
-      calls.set(req, call);
-      if (cors(req, res)) return;
-      if (closing) {
-        res.setHeader("Connection", "close");
-        sendError(res, wireError("SERVICE_UNAVAILABLE", "server is shutting down"), requestId);
-        return;
-      }
-      callStorage.run(call, () => adapter(req, res));
-    },
-    { ...config.http, isTrustedPeer },
-  );
+  const server = createServer({ ...config.http, isTrustedPeer }, (req, res) => {
+    const requestId = acceptRequestId(req.headers["x-request-id"]);
+    res.setHeader("x-request-id", requestId);
+    const call: CallContext = {
+      requestId,
+      clientAddress: clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"]),
+      startedAt: performance.now(),
+    };
+    calls.set(req, call);
+    if (cors(req, res)) return;
+    if (closing) {
+      res.setHeader("Connection", "close");
+      sendError(res, wireError("SERVICE_UNAVAILABLE", "server is shutting down"), requestId);
+      return;
+    }
+    callStorage.run(call, () => adapter(req, res));
+  });
 
   return {
     config,

@@ -46,16 +46,6 @@ export interface ServerLimits {
   readonly idleTimeoutMs: number;
 }
 
-/** Node's and HTTP/2's own defaults, save the stream cap, for callers with no settings of their own. */
-export const DEFAULT_SERVER_LIMITS: ServerLimits = {
-  maxConnections: 1000,
-  maxConnectionsPerClient: 100,
-  maxConcurrentStreams: 100,
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 30_000,
-  idleTimeoutMs: 120_000,
-};
-
 /** The HTTP/2 connection preface starts with these bytes; no HTTP/1 request does. */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
 
@@ -65,7 +55,7 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
  * `allowHTTP1` works only with TLS, so each connection's first bytes decide
  * which of two servers gets it.
  */
-export function createServer(handler: NodeHandler, limits: ServerLimits = DEFAULT_SERVER_LIMITS): ServerHandle {
+export function createServer(limits: ServerLimits, handler: NodeHandler): ServerHandle {
   let inflight = 0;
   let drained: (() => void) | undefined;
   const track: NodeHandler = (req, res) => {
