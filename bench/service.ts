@@ -66,9 +66,14 @@ export function startNodeOptions(): string[] {
   return words[0] === "node" ? words.slice(1).filter((w) => w.startsWith("--")) : [];
 }
 
-/** Settings of every benchmarked service: production mode, loopback only, no rate limits. */
+/**
+ * Settings of every benchmarked service: loopback only, no rate limits.
+ * NODE_ENV=test, not production, because production refuses
+ * RATE_LIMIT_ENABLED=false; with a signing key and DATABASE_URL given, the
+ * two modes run the same code.
+ */
 const BASE_ENV = {
-  NODE_ENV: "production",
+  NODE_ENV: "test",
   HOST: "127.0.0.1",
   LOG_LEVEL: "info",
   BCRYPT_ROUNDS: "12",

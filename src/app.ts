@@ -1,6 +1,8 @@
+import { dirname } from "node:path";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { createAuditLog } from "./audit/audit-log.js";
 import type { Config } from "./config.js";
+import { productionWarnings } from "./config-warnings.js";
 import { createOrm, migrate } from "./db/orm.js";
 import { createDbProbe } from "./db/probe.js";
 import { createDbGuard, guarded } from "./db/resilience.js";
@@ -11,22 +13,27 @@ import { createAuthService } from "./domain/auth-service.js";
 import { combineEvents } from "./domain/events.js";
 import { type Clock, systemClock } from "./domain/ports.js";
 import { createHealthMonitor } from "./health/health-monitor.js";
+import { createWatchLimiter } from "./health/watch-limiter.js";
 import { type Closers, createClosers } from "./lifecycle.js";
 import { createLogger, describeError, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
-import { loadPasswordBlocklist } from "./passwords/blocklist.js";
 import { createHashLimiter } from "./passwords/hash-limiter.js";
+import { createPasswordPolicy } from "./passwords/password-policy.js";
+import { startStrengthEstimator } from "./passwords/strength-estimator.js";
 import { createAbuseGuard } from "./rate-limit/abuse-guard.js";
 import { openLimiterStore } from "./rate-limit/stores.js";
 import { createRoutes, type Services } from "./routes.js";
+import { makePrivateDir, restrictFiles } from "./storage/private-files.js";
 import { createAccessTokens } from "./tokens/access-tokens.js";
 import { loadKeyRing } from "./tokens/keys.js";
 import { registerBenchEcho } from "./transport/bench-echo.js";
+import { trustedPeerCheck } from "./transport/client-address.js";
 import { createFront } from "./transport/front.js";
 import { createHealthRoute } from "./transport/http/health-route.js";
 import { createJwksRoute } from "./transport/http/jwks-route.js";
 import { createMetricsRoute } from "./transport/http/metrics-route.js";
+import { createMetricsServer } from "./transport/http/metrics-server.js";
 import { createServer } from "./transport/server.js";
 
 export interface AppOptions {
@@ -49,6 +56,10 @@ export interface App {
   readonly health: { readonly serving: boolean };
   /** The bound port once listen() resolved; 0 before. */
   readonly port: number;
+  /** Where GET /metrics is served when METRICS_PORT is set (once listening); undefined otherwise. */
+  readonly metricsPort: number | undefined;
+  /** Open TCP connections on the main port (what the connection limits count). */
+  readonly connections: number;
   /** Starts serving; resolves with the bound port. */
   listen(): Promise<number>;
   /** Graceful stop: refuse new calls, finish those in flight, then close everything start-up opened. */
@@ -62,6 +73,7 @@ export interface App {
  */
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const logger = createLogger(config.logLevel, opts.logStream);
+  for (const w of productionWarnings(config)) logger.warn(w.message, { setting: w.setting });
   const closers = createClosers((resource, e) => logger.error("close failed", { resource, ...describeError(e) }));
   try {
     return await wire(config, opts, logger, closers);
@@ -73,15 +85,30 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
 async function wire(config: Config, opts: AppOptions, logger: Logger, closers: Closers): Promise<App> {
   const clock = opts.clock ?? systemClock;
+  // The SQLite file holds password hashes and token digests: its folder is the owner's alone.
+  const sqliteFile =
+    config.database.kind === "sqlite" && config.database.path !== ":memory:" ? config.database.path : "";
+  if (sqliteFile) await makePrivateDir(dirname(sqliteFile));
   const orm = await createOrm(config.database, {
     poolSize: config.resilience.dbPoolSize,
     statementTimeoutMs: config.resilience.dbTimeoutMs,
   });
   closers.add("database", () => orm.close(true));
-  const hashLimiter = createHashLimiter(config.password.hashConcurrency, config.password.hashQueueTimeoutMs);
+  const hashLimiter = createHashLimiter(
+    config.password.hashConcurrency,
+    config.password.hashQueueTimeoutMs,
+    config.password.hashQueueMax,
+  );
   const passwords = createBcryptHasher(config.password.bcryptRounds, hashLimiter);
-  // Started now, awaited after the migrations: it overlaps them.
-  const blocklistLoading = loadPasswordBlocklist();
+  // Loads its dictionaries on a thread of its own, beside everything else;
+  // not awaited: only the calls that choose a password need it, and an early one simply waits.
+  const estimator = config.password.minScore > 0 ? startStrengthEstimator() : undefined;
+  if (estimator) {
+    closers.add("password strength estimator", () => estimator.close());
+    estimator.ready.catch((e: unknown) => {
+      if (!estimator.closed) logger.error("password strength estimator failed to start", describeError(e));
+    });
+  }
   // Independent start-up work runs side by side: schema, keys, the dummy hash.
   const [, keys, dummyHash] = await Promise.all([
     migrate(orm),
@@ -91,9 +118,13 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
       keysDir: config.jwt.keysDir,
       dataDir: config.dataDir,
       allowGenerate: config.env !== "production",
+      strictFileModes: config.env === "production",
+      warn: (message) => logger.warn(message),
     }),
     unmatchableHash(config.password.bcryptRounds),
   ]);
+  // After the migrations, so the -wal and -shm files exist too (later ones inherit the file's mode).
+  if (sqliteFile) await restrictFiles([sqliteFile, `${sqliteFile}-wal`, `${sqliteFile}-shm`]);
   const limiterStore = await openLimiterStore(config.rateLimit, config.database, logger);
   closers.add("rate-limit store", () => limiterStore.close());
 
@@ -122,10 +153,13 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
       clock,
       events: combineEvents(auditLog, metrics.events),
       dummyHash,
-      passwordBlocklist: await blocklistLoading,
+      passwordPolicy: createPasswordPolicy({
+        minLength: config.password.minLength,
+        minScore: config.password.minScore,
+        estimator,
+      }),
       loginGuard: config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined,
       policy: {
-        passwordMinLength: config.password.minLength,
         refreshTtlSeconds: config.jwt.refreshTtlSeconds,
         sessionMaxLifetimeSeconds: config.jwt.sessionMaxLifetimeSeconds,
         refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
@@ -133,19 +167,39 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
     }),
   };
 
-  const routes = createRoutes(services, health, (router) => {
-    if (config.benchEcho) registerBenchEcho(router);
-    opts.extraRoutes?.(router);
+  const watchLimiter = createWatchLimiter({
+    max: config.healthWatch.max,
+    maxPerClient: config.healthWatch.maxPerClient,
   });
+  const routes = createRoutes(
+    services,
+    health,
+    (router) => {
+      if (config.benchEcho) registerBenchEcho(router);
+      opts.extraRoutes?.(router);
+    },
+    watchLimiter,
+  );
   const front = createFront({
     routes: routes.routes,
     restServices: routes.served,
-    httpRoutes: [createJwksRoute(keys), createHealthRoute(health), createMetricsRoute(metrics.registry)],
+    httpRoutes: [
+      createJwksRoute(keys),
+      createHealthRoute(health),
+      // With METRICS_PORT set, metrics are served there only.
+      ...(config.http.metricsPort === undefined ? [createMetricsRoute(metrics.registry)] : []),
+    ],
     http: config.http,
     logger,
     onCallDone: metrics.onCallDone,
   });
-  const server = createServer(front.handler);
+  const server = createServer(
+    { ...config.http, isTrustedPeer: trustedPeerCheck(config.http.trustedProxies) },
+    front.handler,
+  );
+  const metricsServer =
+    config.http.metricsPort === undefined ? undefined : createMetricsServer(createMetricsRoute(metrics.registry));
+  if (metricsServer) closers.add("metrics server", () => metricsServer.close());
   closers.add("server", () => server.close(config.resilience.shutdownTimeoutMs));
   // Last on the list, so first at shutdown: probes and Watch streams see
   // NOT_SERVING, and new requests are refused, before anything stops.
@@ -163,8 +217,18 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
     get port() {
       return port;
     },
+    get metricsPort() {
+      return metricsServer?.port;
+    },
+    get connections() {
+      return server.connections;
+    },
     async listen() {
       port = await server.listen(config.port, config.host);
+      if (metricsServer && config.http.metricsPort !== undefined) {
+        const metricsPort = await metricsServer.listen(config.http.metricsPort, config.host);
+        logger.info("metrics listening", { port: metricsPort, host: config.host });
+      }
       health.start();
       logger.info("listening", { port, host: config.host, database: config.database.kind });
       return port;

@@ -22,6 +22,10 @@ const csv = z.string().transform((v) =>
     .filter((s) => s.length > 0),
 );
 
+/** Development defaults that a production deployment should replace (warned about at start). */
+export const DEFAULT_CORS_ORIGINS: readonly string[] = ["http://localhost:3000", "http://localhost:8000"];
+export const DEFAULT_TOKEN_NAME = "warden";
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().min(1).default("0.0.0.0"),
@@ -36,17 +40,19 @@ const envSchema = z.object({
   JWT_PRIVATE_KEY: z.string().min(1).optional(),
   JWT_PRIVATE_KEY_FILE: z.string().min(1).optional(),
   JWT_KEYS_DIR: z.string().min(1).optional(),
-  JWT_ISSUER: z.string().min(1).default("warden"),
-  JWT_AUDIENCE: z.string().min(1).default("warden"),
+  JWT_ISSUER: z.string().min(1).default(DEFAULT_TOKEN_NAME),
+  JWT_AUDIENCE: z.string().min(1).default(DEFAULT_TOKEN_NAME),
   ACCESS_TOKEN_TTL: int(30, 86_400).default(1800),
   REFRESH_TOKEN_TTL: int(60, 31_536_000).default(604_800),
   REFRESH_REUSE_INTERVAL: int(0, 300).default(10),
   SESSION_MAX_LIFETIME: int(60, 31_536_000).default(2_592_000),
 
   PASSWORD_MIN_LENGTH: int(8, 256).default(12),
+  PASSWORD_MIN_SCORE: int(0, 4).default(3),
   BCRYPT_ROUNDS: int(4, 15).default(12),
   BCRYPT_CONCURRENCY: int(1, 64).default(2),
   BCRYPT_QUEUE_TIMEOUT_MS: int(100, 60_000).default(5000),
+  BCRYPT_QUEUE_MAX: int(0, 100_000).default(50),
 
   DB_TIMEOUT_MS: int(50, 60_000).default(2000),
   DB_POOL_SIZE: int(1, 100).default(10),
@@ -54,8 +60,17 @@ const envSchema = z.object({
   BREAKER_HALF_OPEN_AFTER_MS: int(100, 600_000).default(5000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   MAX_BODY_BYTES: int(1024, 10_485_760).default(65_536),
+  HTTP_MAX_CONNECTIONS: int(1, 1_000_000).default(1000),
+  HTTP_MAX_CONNECTIONS_PER_CLIENT: int(1, 1_000_000).default(100),
+  HTTP2_MAX_CONCURRENT_STREAMS: int(1, 10_000).default(100),
+  HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  HTTP_IDLE_TIMEOUT_MS: int(100, 86_400_000).default(120_000),
+  HEALTH_WATCH_MAX: int(0, 1_000_000).default(1000),
+  HEALTH_WATCH_MAX_PER_CLIENT: int(0, 1_000_000).default(20),
+  METRICS_PORT: int(0, 65535).optional(),
 
-  CORS_ORIGINS: csv.default(["http://localhost:3000", "http://localhost:8000"]),
+  CORS_ORIGINS: csv.default([...DEFAULT_CORS_ORIGINS]),
   TRUSTED_PROXIES: csv.default([]),
   REDIS_URL: z
     .string()
@@ -70,6 +85,8 @@ const envSchema = z.object({
   LOGIN_ADDRESS_WINDOW_SECONDS: int(1, 86_400).default(300),
   REGISTER_ADDRESS_LIMIT: int(1, 1_000_000).default(30),
   REGISTER_ADDRESS_WINDOW_SECONDS: int(1, 86_400).default(300),
+  REGISTER_GLOBAL_LIMIT: int(1, 100_000_000).default(600),
+  REGISTER_GLOBAL_WINDOW_SECONDS: int(1, 86_400).default(60),
   BENCH_ECHO: bool.default(false),
 });
 
@@ -99,9 +116,13 @@ export interface Config {
   };
   readonly password: {
     readonly minLength: number;
+    /** Lowest zxcvbn score (0–4) a new password may have; 0 turns the estimate off. */
+    readonly minScore: number;
     readonly bcryptRounds: number;
     readonly hashConcurrency: number;
     readonly hashQueueTimeoutMs: number;
+    /** Hashes that may wait for a slot; past it a call is refused at once (0: none wait). */
+    readonly hashQueueMax: number;
   };
   readonly resilience: {
     readonly dbTimeoutMs: number;
@@ -114,6 +135,26 @@ export interface Config {
     readonly maxBodyBytes: number;
     readonly corsOrigins: readonly string[];
     readonly trustedProxies: readonly string[];
+    /** Open TCP connections, all clients together; more are dropped as they arrive. */
+    readonly maxConnections: number;
+    /** Open TCP connections of one client (IPv4 address or IPv6 /64); trusted proxies are exempt. */
+    readonly maxConnectionsPerClient: number;
+    /** SETTINGS_MAX_CONCURRENT_STREAMS advertised to every HTTP/2 client. */
+    readonly maxConcurrentStreams: number;
+    /** Time to receive a request's headers (HTTP/1.1; HTTP/2: a new connection's first request). */
+    readonly headersTimeoutMs: number;
+    /** Time to receive a whole request, headers and body. */
+    readonly requestTimeoutMs: number;
+    /** An HTTP/2 connection with no open stream is closed after this long. */
+    readonly idleTimeoutMs: number;
+    /** A separate port for GET /metrics; when set, the main port does not serve it. */
+    readonly metricsPort?: number;
+  };
+  readonly healthWatch: {
+    /** Open grpc.health.v1.Health/Watch streams, all clients together. */
+    readonly max: number;
+    /** Open Watch streams of one client (IPv4 address or IPv6 /64). */
+    readonly maxPerClient: number;
   };
   readonly rateLimit: {
     readonly enabled: boolean;
@@ -126,6 +167,9 @@ export interface Config {
     readonly loginAddressWindowSeconds: number;
     readonly registerAddressLimit: number;
     readonly registerAddressWindowSeconds: number;
+    /** Registrations of all clients together per window (ASVS 6.3.8: bounds enumeration by Register). */
+    readonly registerGlobalLimit: number;
+    readonly registerGlobalWindowSeconds: number;
   };
   /** Serves bench.v1.EchoService, the benchmark's baseline RPC; never in production. */
   readonly benchEcho: boolean;
@@ -161,6 +205,15 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
   if (e.LOGIN_ACCOUNT_FREE_FAILURES > e.LOGIN_ACCOUNT_MAX_FAILURES) {
     throw new ConfigError("LOGIN_ACCOUNT_FREE_FAILURES: must not exceed LOGIN_ACCOUNT_MAX_FAILURES");
   }
+  if (production && !e.RATE_LIMIT_ENABLED) {
+    throw new ConfigError("RATE_LIMIT_ENABLED: must not be false when NODE_ENV=production");
+  }
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError("HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS");
+  }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    throw new ConfigError("METRICS_PORT: must differ from PORT");
+  }
   if (e.RATE_LIMIT_STORE === "redis" && !e.REDIS_URL) {
     throw new ConfigError("REDIS_URL: must be set when RATE_LIMIT_STORE=redis");
   }
@@ -192,9 +245,11 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     },
     password: {
       minLength: e.PASSWORD_MIN_LENGTH,
+      minScore: e.PASSWORD_MIN_SCORE,
       bcryptRounds: e.BCRYPT_ROUNDS,
       hashConcurrency: e.BCRYPT_CONCURRENCY,
       hashQueueTimeoutMs: e.BCRYPT_QUEUE_TIMEOUT_MS,
+      hashQueueMax: e.BCRYPT_QUEUE_MAX,
     },
     resilience: {
       dbTimeoutMs: e.DB_TIMEOUT_MS,
@@ -207,7 +262,15 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       maxBodyBytes: e.MAX_BODY_BYTES,
       corsOrigins: e.CORS_ORIGINS,
       trustedProxies: e.TRUSTED_PROXIES,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+      maxConnectionsPerClient: e.HTTP_MAX_CONNECTIONS_PER_CLIENT,
+      maxConcurrentStreams: e.HTTP2_MAX_CONCURRENT_STREAMS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
+      metricsPort: e.METRICS_PORT,
     },
+    healthWatch: { max: e.HEALTH_WATCH_MAX, maxPerClient: e.HEALTH_WATCH_MAX_PER_CLIENT },
     rateLimit: {
       enabled: e.RATE_LIMIT_ENABLED,
       store: e.RATE_LIMIT_STORE ?? (e.REDIS_URL ? "redis" : "memory"),
@@ -219,6 +282,8 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       loginAddressWindowSeconds: e.LOGIN_ADDRESS_WINDOW_SECONDS,
       registerAddressLimit: e.REGISTER_ADDRESS_LIMIT,
       registerAddressWindowSeconds: e.REGISTER_ADDRESS_WINDOW_SECONDS,
+      registerGlobalLimit: e.REGISTER_GLOBAL_LIMIT,
+      registerGlobalWindowSeconds: e.REGISTER_GLOBAL_WINDOW_SECONDS,
     },
     benchEcho: e.BENCH_ECHO,
   };

@@ -4,9 +4,10 @@ import { AuthService as AuthServiceDesc } from "../gen/auth/v1/auth_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import type { AuthService } from "./domain/auth-service.js";
 import type { HealthMonitor } from "./health/health-monitor.js";
-import { createHealthHandlers } from "./health/health-service.js";
+import type { WatchLimiter } from "./health/watch-limiter.js";
 import { registerReflection } from "./reflection/reflection-service.js";
 import { createAuthHandlers } from "./transport/auth-handlers.js";
+import { createHealthHandlers } from "./transport/health-handlers.js";
 
 /** The domain services the RPC handlers call. */
 export interface Services {
@@ -41,6 +42,7 @@ export function createRoutes(
   services: Services,
   health: HealthMonitor,
   extra?: (router: ConnectRouter) => void,
+  watchLimiter?: WatchLimiter,
 ): Routes {
   const served: readonly ServedService[] = [serve(AuthServiceDesc, createAuthHandlers(services.auth))];
   const descs = served.map((s) => s.desc);
@@ -53,6 +55,7 @@ export function createRoutes(
         createHealthHandlers(
           health,
           descs.map((d) => d.typeName),
+          watchLimiter,
         ),
       );
       registerReflection(router, [...descs, Health]);

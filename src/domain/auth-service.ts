@@ -1,18 +1,11 @@
 import type { FieldViolation } from "./errors.js";
-import {
-  invalidCredentials,
-  invalidToken,
-  tokenExpired,
-  tokenRevoked,
-  userInactive,
-  validationError,
-} from "./errors.js";
+import { invalidCredentials, invalidToken, tokenExpired, tokenRevoked, userInactive } from "./errors.js";
 import type { AuthEvents } from "./events.js";
 import type {
   AccessTokens,
   Clock,
-  PasswordBlocklist,
   PasswordHasher,
+  PasswordPolicy,
   SessionRepository,
   UserRepository,
 } from "./ports.js";
@@ -25,17 +18,16 @@ import {
 } from "./refresh-tokens.js";
 import type { AuthResult, RefreshTokenRecord, RequestMeta, TokenPair, User } from "./types.js";
 import {
-  checkPasswordChoice,
+  checkToken,
   checkUsername,
   normalizeEmail,
+  normalizeLogin,
   normalizePassword,
   PASSWORD_MAX_LENGTH,
-  required,
   throwIfAny,
 } from "./validation.js";
 
 export interface AuthPolicy {
-  readonly passwordMinLength: number;
   readonly refreshTtlSeconds: number;
   readonly sessionMaxLifetimeSeconds: number;
   /** Seconds after a rotation during which the old token returns the same new pair. */
@@ -67,7 +59,8 @@ export interface AuthServiceDeps {
   readonly policy: AuthPolicy;
   readonly events: AuthEvents;
   readonly loginGuard?: LoginGuard;
-  readonly passwordBlocklist?: PasswordBlocklist;
+  /** Judges every newly chosen password. */
+  readonly passwordPolicy: PasswordPolicy;
   /** A hash of a random password, verified when the user is unknown so timing is uniform. */
   readonly dummyHash: string;
 }
@@ -134,8 +127,9 @@ export function createAuthService(deps: AuthServiceDeps) {
   }
 
   function parseRefreshToken(raw: string): string {
-    const token = raw.trim();
-    if (token.length === 0) throw validationError([{ field: "refresh_token", description: "is required" }]);
+    const violations: FieldViolation[] = [];
+    const token = checkToken(raw, "refresh_token", violations);
+    throwIfAny(violations);
     if (!isRefreshTokenShaped(token)) throw invalidToken("refresh token");
     return token;
   }
@@ -166,10 +160,12 @@ export function createAuthService(deps: AuthServiceDeps) {
       const violations: FieldViolation[] = [];
       const email = normalizeEmail(input.email, violations);
       const username = checkUsername(input.username, violations);
-      const password = normalizePassword(input.password, policy.passwordMinLength, violations);
-      checkPasswordChoice(password, { username, email }, deps.passwordBlocklist, violations);
-      throwIfAny(violations);
+      // Counted before the password is judged, valid request or not: the
+      // strength estimate costs CPU, so the limits must come first.
       await deps.loginGuard?.checkRegistration?.(meta.clientAddress);
+      const password = normalizePassword(input.password);
+      violations.push(...(await deps.passwordPolicy.check(password, { username, email })));
+      throwIfAny(violations);
       // Hashing happens before, and outside, any database work so that
       // registrations hash in parallel instead of holding a connection.
       const passwordHash = await passwords.hash(password);
@@ -187,8 +183,10 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     async login(input: LoginInput, meta: RequestMeta): Promise<AuthResult> {
       const violations: FieldViolation[] = [];
-      const login = required(input.emailOrUsername, "email_or_username", violations).trim().toLowerCase();
-      const password = input.password.normalize("NFKC");
+      const login = normalizeLogin(input.emailOrUsername, violations);
+      // Not checked for control characters: a password never reaches the
+      // database, and one chosen before that rule must still log in.
+      const password = normalizePassword(input.password);
       if (password.length === 0) violations.push({ field: "password", description: "is required" });
       else if ([...password].length > PASSWORD_MAX_LENGTH)
         violations.push({ field: "password", description: `must be at most ${PASSWORD_MAX_LENGTH} characters` });

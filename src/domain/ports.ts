@@ -1,3 +1,4 @@
+import type { FieldViolation } from "./errors.js";
 import type { AccessClaims, RefreshTokenRecord, Session, User, UserCredentials } from "./types.js";
 
 /** Interfaces the domain needs; src/db, src/tokens and src/passwords implement them. */
@@ -73,9 +74,22 @@ export interface AccessTokens {
   verify(token: string): Promise<AccessClaims>;
 }
 
-/** Passwords too common to allow (NIST SP 800-63B §3.1.1.2). Matching ignores case. */
-export interface PasswordBlocklist {
-  has(password: string): boolean;
+/** Whose password is being chosen: it must not be made of their own names. */
+export interface PasswordOwner {
+  readonly username: string;
+  readonly email: string;
+}
+
+/**
+ * THE rule for a newly chosen password, wherever one is chosen (Register;
+ * password change and reset use the same). Takes the NFKC-normalised
+ * password and returns the violations for `field` (default "password"),
+ * none when the password is acceptable. Never throws for a weak password;
+ * rejects only when the check itself cannot run (RATE_LIMITED,
+ * SERVICE_UNAVAILABLE).
+ */
+export interface PasswordPolicy {
+  check(password: string, owner: PasswordOwner, field?: string): Promise<FieldViolation[]>;
 }
 
 export interface Clock {

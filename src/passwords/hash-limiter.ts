@@ -4,7 +4,9 @@ import { DomainError } from "../domain/errors.js";
  * Bounds how many password hashes run at once. A flood of logins otherwise
  * fills libuv's thread pool, which DNS, file and some crypto calls share, and
  * starves cheap calls. Waiters queue in order; one that waits longer than the
- * deadline fails with SERVICE_UNAVAILABLE instead of piling up.
+ * deadline fails with SERVICE_UNAVAILABLE instead of piling up, and once
+ * `maxQueue` wait, the next is refused at once with RATE_LIMITED: a flood
+ * then costs neither memory nor the wait of the deadline.
  */
 export interface HashLimiter {
   run<T>(task: () => Promise<T>): Promise<T>;
@@ -12,7 +14,11 @@ export interface HashLimiter {
   readonly queued: number;
 }
 
-export function createHashLimiter(concurrency: number, queueTimeoutMs: number): HashLimiter {
+export function createHashLimiter(
+  concurrency: number,
+  queueTimeoutMs: number,
+  maxQueue = Number.POSITIVE_INFINITY,
+): HashLimiter {
   let active = 0;
   const waiting: Array<{ start: () => void; timer: NodeJS.Timeout }> = [];
 
@@ -38,6 +44,11 @@ export function createHashLimiter(concurrency: number, queueTimeoutMs: number): 
         return task().finally(release);
       };
       if (active < concurrency) return start();
+      if (waiting.length >= maxQueue) {
+        return Promise.reject(
+          new DomainError("RATE_LIMITED", "too many requests at once; try again later", { retryAfterMs: 1000 }),
+        );
+      }
       return new Promise<T>((resolve, reject) => {
         const entry = {
           start: () => void start().then(resolve, reject),

@@ -4,6 +4,7 @@ import type { Config } from "../config.js";
 import type { LoginGuard } from "../domain/auth-service.js";
 import { DomainError } from "../domain/errors.js";
 import type { AuthEvents } from "../domain/events.js";
+import { clientKey } from "../net/ip-address.js";
 import type { LimiterStore } from "./stores.js";
 
 /** The longest pause between two failed logins of one account, before the block. */
@@ -46,8 +47,11 @@ export interface AbuseGuard extends LoginGuard {
  *   LOGIN_ACCOUNT_MAX_FAILURES the account is blocked for
  *   LOGIN_ACCOUNT_BLOCK_SECONDS. A success clears the count. While delayed or
  *   blocked, no password is checked at all, the right one included.
- * - Per client address: at most LOGIN_ADDRESS_LIMIT login attempts and
- *   REGISTER_ADDRESS_LIMIT registrations per window.
+ * - Per client address (an IPv4 address or an IPv6 /64): at most
+ *   LOGIN_ADDRESS_LIMIT login attempts and REGISTER_ADDRESS_LIMIT
+ *   registrations per window.
+ * - For all clients together: at most REGISTER_GLOBAL_LIMIT registrations
+ *   per REGISTER_GLOBAL_WINDOW_SECONDS.
  *
  * Every refusal is RATE_LIMITED with the wait in a RetryInfo.
  */
@@ -69,10 +73,26 @@ export function createAbuseGuard(rl: Config["rateLimit"], store: LimiterStore, e
     points: rl.registerAddressLimit,
     duration: rl.registerAddressWindowSeconds,
   });
+  // One counter for every client together, in the same store as the others,
+  // so it holds across replicas: it bounds how fast anyone, from however many
+  // addresses, can probe Register for existing e-mails (ASVS 6.3.8).
+  const registerGlobal = store.make({
+    prefix: "register_global",
+    points: rl.registerGlobalLimit,
+    duration: rl.registerGlobalWindowSeconds,
+  });
 
-  /** Counts one attempt from this address; refuses once the window's allowance is spent. */
-  async function spend(limiter: typeof loginAddress, scope: string, clientAddress: string): Promise<void> {
-    const res = await consume(limiter, clientAddress);
+  /**
+   * Counts one attempt from this client (an IPv4 address or an IPv6 /64, see
+   * clientKey); refuses once the window's allowance is spent.
+   */
+  async function spend(
+    limiter: typeof loginAddress,
+    scope: string,
+    clientAddress: string,
+    key = clientKey(clientAddress),
+  ): Promise<void> {
+    const res = await consume(limiter, key);
     if (res.consumedPoints <= limiter.points) return;
     // Report the block once, when it starts, not for every refused attempt.
     if (res.consumedPoints === limiter.points + 1)
@@ -124,7 +144,11 @@ export function createAbuseGuard(rl: Config["rateLimit"], store: LimiterStore, e
       await Promise.all([failures.delete(key), delays.delete(key)]);
     },
 
-    checkRegistration: (clientAddress) => spend(registerAddress, "register_address", clientAddress),
+    async checkRegistration(clientAddress) {
+      // Per address first: a client over its own allowance spends nothing of everyone's.
+      await spend(registerAddress, "register_address", clientAddress);
+      await spend(registerGlobal, "register_global", clientAddress, "all");
+    },
   };
 }
 

@@ -1,7 +1,9 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { calculateJwkThumbprint, exportJWK, type JWK } from "jose";
+import { makePrivateDir } from "../storage/private-files.js";
+import { looseKeyFileMode } from "./key-file-mode.js";
 
 /** The one signing algorithm; verification allows exactly this one (RFC 8725 §3.1). */
 export const JWT_ALG = "EdDSA";
@@ -32,6 +34,9 @@ export interface KeySources {
   /** Where a development key is created and kept when no key is configured. */
   readonly dataDir: string;
   readonly allowGenerate: boolean;
+  /** Refuse (true: production) or only warn about a private-key file readable by group or others. */
+  readonly strictFileModes?: boolean;
+  readonly warn?: (message: string) => void;
 }
 
 const DEV_KEY_FILE = "jwt-signing-key.pem";
@@ -47,14 +52,22 @@ const DEV_KEY_FILE = "jwt-signing-key.pem";
  * expired (ACCESS_TOKEN_TTL after it stopped signing).
  */
 export async function loadKeyRing(src: KeySources): Promise<KeyRing> {
+  const checkMode = async (path: string, variable: string) => {
+    const problem = await looseKeyFileMode(path, variable);
+    if (problem === null) return;
+    if (src.strictFileModes) throw new KeyError(problem);
+    src.warn?.(problem);
+  };
   if (src.privateKey) return ringOf([parseKey(src.privateKey, "JWT_PRIVATE_KEY")]);
   if (src.privateKeyFile) {
     const text = await readText(src.privateKeyFile, "JWT_PRIVATE_KEY_FILE");
-    return ringOf([parseKey(text, "JWT_PRIVATE_KEY_FILE")]);
+    const key = parseKey(text, "JWT_PRIVATE_KEY_FILE");
+    if (key.type === "private") await checkMode(src.privateKeyFile, "JWT_PRIVATE_KEY_FILE");
+    return ringOf([key]);
   }
-  if (src.keysDir) return ringOf(await readKeysDir(src.keysDir));
+  if (src.keysDir) return ringOf(await readKeysDir(src.keysDir, checkMode));
   if (!src.allowGenerate) throw new KeyError("JWT_PRIVATE_KEY: no signing key configured");
-  return ringOf([await devKey(src.dataDir)]);
+  return ringOf([await devKey(src.dataDir, checkMode)]);
 }
 
 async function readText(path: string, variable: string): Promise<string> {
@@ -65,7 +78,9 @@ async function readText(path: string, variable: string): Promise<string> {
   }
 }
 
-async function readKeysDir(dir: string): Promise<KeyObject[]> {
+type ModeCheck = (path: string, variable: string) => Promise<void>;
+
+async function readKeysDir(dir: string, checkMode: ModeCheck): Promise<KeyObject[]> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => /\.(pem|jwk|json)$/.test(n)).sort();
@@ -73,21 +88,28 @@ async function readKeysDir(dir: string): Promise<KeyObject[]> {
     throw new KeyError(`JWT_KEYS_DIR: cannot read ${dir}`);
   }
   const keys = await Promise.all(
-    names.map(async (n) => parseKey(await readText(join(dir, n), "JWT_KEYS_DIR"), `JWT_KEYS_DIR/${n}`)),
+    names.map(async (n) => {
+      const key = parseKey(await readText(join(dir, n), "JWT_KEYS_DIR"), `JWT_KEYS_DIR/${n}`);
+      // Public halves may be world-readable; private ones may not.
+      if (key.type === "private") await checkMode(join(dir, n), "JWT_KEYS_DIR");
+      return key;
+    }),
   );
   // Newest last in name order; the ring wants the signer first.
   return keys.reverse();
 }
 
-async function devKey(dataDir: string): Promise<KeyObject> {
+async function devKey(dataDir: string, checkMode: ModeCheck): Promise<KeyObject> {
   const path = join(dataDir, DEV_KEY_FILE);
   try {
-    return parseKey(await readFile(path, "utf8"), path);
+    const key = parseKey(await readFile(path, "utf8"), path);
+    await checkMode(path, "DATA_DIR");
+    return key;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
   const { privateKey } = generateKeyPairSync("ed25519");
-  await mkdir(dataDir, { recursive: true });
+  await makePrivateDir(dataDir);
   const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   // "wx" fails if another process created the file meanwhile; then use theirs.
   try {

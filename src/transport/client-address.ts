@@ -1,4 +1,5 @@
 import { BlockList, isIP } from "node:net";
+import { canonicalAddress } from "../net/ip-address.js";
 
 /**
  * Finds the client's address. Only when the peer is one of the configured
@@ -7,19 +8,9 @@ import { BlockList, isIP } from "node:net";
  * client cannot pick its own address by sending the header.
  */
 export function createClientAddressResolver(trustedProxies: readonly string[]) {
-  const trusted = new BlockList();
-  for (const entry of trustedProxies) {
-    const [addr, bits] = entry.split("/");
-    const family = isIP(addr ?? "") === 6 ? "ipv6" : "ipv4";
-    if (!addr || isIP(addr) === 0) throw new Error(`TRUSTED_PROXIES: ${entry} is not an IP address or CIDR range`);
-    if (bits !== undefined) trusted.addSubnet(addr, Number(bits), family);
-    else trusted.addAddress(addr, family);
-  }
-  const isTrusted = (ip: string) => {
-    const v = isIP(ip);
-    return v !== 0 && trusted.check(ip, v === 6 ? "ipv6" : "ipv4");
-  };
-  const clean = (ip: string) => (ip.startsWith("::ffff:") && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip);
+  const isTrusted = trustedPeerCheck(trustedProxies);
+  // One spelling per address: IPv4-mapped IPv6 as IPv4, RFC 5952 IPv6, no zone id.
+  const clean = canonicalAddress;
 
   return (peer: string | undefined, forwardedFor: string | string[] | undefined): string => {
     let address = clean(peer ?? "unknown");
@@ -35,5 +26,22 @@ export function createClientAddressResolver(trustedProxies: readonly string[]) {
       if (!isTrusted(hop)) break;
     }
     return address;
+  };
+}
+
+/** Whether an address is one of TRUSTED_PROXIES (IPs or CIDR ranges), in any spelling. */
+export function trustedPeerCheck(trustedProxies: readonly string[]): (address: string) => boolean {
+  const trusted = new BlockList();
+  for (const entry of trustedProxies) {
+    const [addr, bits] = entry.split("/");
+    const family = isIP(addr ?? "") === 6 ? "ipv6" : "ipv4";
+    if (!addr || isIP(addr) === 0) throw new Error(`TRUSTED_PROXIES: ${entry} is not an IP address or CIDR range`);
+    if (bits !== undefined) trusted.addSubnet(addr, Number(bits), family);
+    else trusted.addAddress(addr, family);
+  }
+  return (address) => {
+    const ip = canonicalAddress(address);
+    const v = isIP(ip);
+    return v !== 0 && trusted.check(ip, v === 6 ? "ipv6" : "ipv4");
   };
 }

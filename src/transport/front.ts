@@ -24,7 +24,10 @@ export interface FrontOptions {
   readonly restServices: readonly DescService[];
   /** Plain HTTP routes besides REST and the API docs: JWKS, health, metrics. */
   readonly httpRoutes: readonly HttpRoute[];
-  readonly http: Config["http"];
+  readonly http: Pick<Config["http"], "maxBodyBytes" | "corsOrigins" | "trustedProxies"> & {
+    /** A REST body must have arrived within this long (HTTP_REQUEST_TIMEOUT_MS). */
+    readonly requestTimeoutMs?: number;
+  };
   readonly logger: Logger;
   /** Hears of every finished call: procedure, code and duration (the metrics). */
   readonly onCallDone?: (procedure: string, code: string, seconds: number) => void;
@@ -58,7 +61,12 @@ export function createFront(opts: FrontOptions): Front {
   const inProcess = createInProcessCaller(opts.routes, interceptors);
   const httpRoutes: readonly HttpRoute[] = [
     ...opts.httpRoutes,
-    createRestRoute({ services: opts.restServices, call: inProcess, maxBodyBytes: opts.http.maxBodyBytes }),
+    createRestRoute({
+      services: opts.restServices,
+      call: inProcess,
+      maxBodyBytes: opts.http.maxBodyBytes,
+      bodyTimeoutMs: opts.http.requestTimeoutMs,
+    }),
     createDocsRoute(),
   ];
 

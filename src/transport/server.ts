@@ -2,6 +2,8 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import { createConnectionGate } from "./connection-gate.js";
+import { guardSession, guardStream } from "./h2-guards.js";
 
 /** Requests and responses of either server, as Connect's node adapter types them. */
 type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -19,12 +21,33 @@ export interface ServerHandle {
   close(timeoutMs: number): Promise<void>;
   /** Requests being served right now. */
   readonly inflight: number;
+  /** Open TCP connections. */
+  readonly connections: number;
+}
+
+/**
+ * What one client may hold (issue 10): every bound is a setting
+ * (HTTP_* and HTTP2_* in .env.example).
+ */
+export interface ServerLimits {
+  /** Open connections, all clients together. */
+  readonly maxConnections: number;
+  /** Open connections of one client (IPv4 address or IPv6 /64). */
+  readonly maxConnectionsPerClient: number;
+  /** Peers exempt from the per-client cap: the trusted proxies. */
+  readonly isTrustedPeer?: (address: string) => boolean;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS of every HTTP/2 session. */
+  readonly maxConcurrentStreams: number;
+  /** Time for a connection's first bytes and an HTTP/1.1 request's headers; HTTP/2: its first stream. */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a whole request, headers and body, on either protocol. */
+  readonly requestTimeoutMs: number;
+  /** An HTTP/2 session with no open stream is closed after this long. */
+  readonly idleTimeoutMs: number;
 }
 
 /** The HTTP/2 connection preface starts with these bytes; no HTTP/1 request does. */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
-/** A connection that sends nothing is dropped after this long. */
-const FIRST_BYTES_TIMEOUT_MS = 10_000;
 
 /**
  * One TCP port for HTTP/2 cleartext (prior knowledge: gRPC, grpcurl,
@@ -32,7 +55,7 @@ const FIRST_BYTES_TIMEOUT_MS = 10_000;
  * `allowHTTP1` works only with TLS, so each connection's first bytes decide
  * which of two servers gets it.
  */
-export function createServer(handler: NodeHandler): ServerHandle {
+export function createServer(limits: ServerLimits, handler: NodeHandler): ServerHandle {
   let inflight = 0;
   let drained: (() => void) | undefined;
   const track: NodeHandler = (req, res) => {
@@ -44,19 +67,46 @@ export function createServer(handler: NodeHandler): ServerHandle {
     handler(req, res);
   };
 
-  const h1 = http.createServer({ keepAliveTimeout: 5_000, headersTimeout: 15_000, requestTimeout: 60_000 }, track);
-  const h2 = http2.createServer({}, track);
+  const h1 = http.createServer(
+    {
+      keepAliveTimeout: 5_000,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // How often Node looks for requests past those two deadlines (its default, 30 s, would add up to that much).
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    },
+    track,
+  );
+  // Node starts enforcing headersTimeout and requestTimeout, and tracking
+  // connections for closeIdleConnections(), when the server emits
+  // "listening". This one never listens itself (the TCP server hands it its
+  // connections), so without this those limits would silently not apply.
+  h1.emit("listening");
+  // The library default for SETTINGS_MAX_CONCURRENT_STREAMS is 2^32-1:
+  // one connection could then hold any number of Watch streams.
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxConcurrentStreams } }, track);
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (s) => {
     sessions.add(s);
     s.once("close", () => sessions.delete(s));
+    guardSession(s, { firstRequestTimeoutMs: limits.headersTimeoutMs, idleTimeoutMs: limits.idleTimeoutMs });
   });
+  h2.on("stream", (stream: http2.ServerHttp2Stream) => guardStream(stream, limits.requestTimeoutMs));
   const sockets = new Set<net.Socket>();
+  const gate = createConnectionGate({
+    max: limits.maxConnections,
+    maxPerClient: limits.maxConnectionsPerClient,
+    exempt: limits.isTrustedPeer,
+  });
 
   const tcp = net.createServer({ noDelay: true }, (socket) => {
+    if (!gate.admit(socket)) {
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    socket.setTimeout(FIRST_BYTES_TIMEOUT_MS, () => socket.destroy());
+    socket.setTimeout(limits.headersTimeoutMs, () => socket.destroy());
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
@@ -79,6 +129,9 @@ export function createServer(handler: NodeHandler): ServerHandle {
     get inflight() {
       return inflight;
     },
+    get connections() {
+      return gate.open;
+    },
     listen(port, host) {
       return new Promise((resolve, reject) => {
         tcp.once("error", reject);
@@ -92,15 +145,14 @@ export function createServer(handler: NodeHandler): ServerHandle {
     async close(timeoutMs) {
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
       // GOAWAY: HTTP/2 clients finish their streams and open no new ones here.
+      // Idle HTTP/1.1 keep-alive connections stay until the end: a request
+      // on one gets a clean 503 (the app's shutdown gate, with
+      // "Connection: close") instead of a reset socket.
       for (const s of sessions) s.close();
-      h1.closeIdleConnections();
       if (inflight > 0) {
         await new Promise<void>((resolve) => {
-          // Keep-alive connections that go idle while draining are closed as they do.
-          const idle = setInterval(() => h1.closeIdleConnections(), 50);
           const timer = setTimeout(finish, timeoutMs);
           function finish() {
-            clearInterval(idle);
             clearTimeout(timer);
             drained = undefined;
             resolve();
@@ -109,6 +161,8 @@ export function createServer(handler: NodeHandler): ServerHandle {
         });
       }
       h1.closeAllConnections();
+      // Stops the deadline checks started by the "listening" above.
+      h1.close();
       for (const s of sessions) s.destroy();
       for (const socket of sockets) socket.destroy();
       await closed;

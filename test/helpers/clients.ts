@@ -4,6 +4,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { AuthService } from "../../gen/auth/v1/auth_pb.js";
+import { outcome } from "./errors.js";
 
 export type AuthClient = Client<typeof AuthService>;
 
@@ -86,3 +87,10 @@ export function grpcJsServerStream<T>(
     request,
   );
 }
+
+/** A login as if forwarded by a trusted proxy for `address` (the server must trust 127.0.0.1). */
+export const loginFrom = (client: AuthClient, address: string, emailOrUsername: string, password: string) =>
+  outcome(client.login({ emailOrUsername, password }, { headers: { "x-forwarded-for": address } }));
+
+/** The n-th address of a private range, for requests that must each come from somewhere else. */
+export const addressNo = (n: number, prefix = 10) => `${prefix}.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;

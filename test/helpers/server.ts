@@ -20,6 +20,7 @@ export const TEST_ENV: Record<string, string> = {
   // limits are tested on their own in test/security with tight values.
   LOGIN_ADDRESS_LIMIT: "100000",
   REGISTER_ADDRESS_LIMIT: "100000",
+  REGISTER_GLOBAL_LIMIT: "100000",
 };
 
 export interface TestServer {

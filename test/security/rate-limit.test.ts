@@ -1,16 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthClient, authClient, connectTransport } from "../helpers/clients.js";
+import { type AuthClient, addressNo, authClient, connectTransport, loginFrom } from "../helpers/clients.js";
 import { createTestDatabase, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
 import { type Outcome, outcome } from "../helpers/errors.js";
 import { auditLines, startServer, type TestServer, uniqueUser } from "../helpers/server.js";
 import { sleep } from "../helpers/wait.js";
-
-/** A login as if forwarded by a trusted proxy for `address`. */
-const loginFrom = (client: AuthClient, address: string, emailOrUsername: string, password: string) =>
-  outcome(client.login({ emailOrUsername, password }, { headers: { "x-forwarded-for": address } }));
-
-/** The n-th address of a private range, for requests that must each come from somewhere else. */
-const addressNo = (n: number, prefix = 10) => `${prefix}.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
 
 const BEHIND_PROXY = { TRUSTED_PROXIES: "127.0.0.1" };
 

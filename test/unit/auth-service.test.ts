@@ -5,6 +5,7 @@ import { DomainError, userAlreadyExists } from "../../src/domain/errors.js";
 import type { AuthEvent } from "../../src/domain/events.js";
 import type { AccessTokens, PasswordHasher, SessionRepository, UserRepository } from "../../src/domain/ports.js";
 import type { RefreshTokenRecord, Session, User } from "../../src/domain/types.js";
+import { createPasswordPolicy } from "../../src/passwords/password-policy.js";
 
 /** In-memory fakes of the ports: the domain rules without a database or transport. */
 function harness(opts: { reuseInterval?: number } = {}) {
@@ -134,8 +135,9 @@ function harness(opts: { reuseInterval?: number } = {}) {
     clock: { now: () => now },
     events: { emit: (e) => events.push(e) },
     dummyHash: "hash:dummy-never-matches",
+    // The real policy without its strength estimate (a thread of its own): the length and name rules.
+    passwordPolicy: createPasswordPolicy({ minLength: 12, minScore: 0 }),
     policy: {
-      passwordMinLength: 12,
       refreshTtlSeconds: 3600,
       sessionMaxLifetimeSeconds: 7200,
       refreshReuseIntervalSeconds: opts.reuseInterval ?? 0,

@@ -14,6 +14,8 @@ export interface RestRouteOptions {
   /** Reaches the same handlers and interceptors as the RPC paths (createInProcessCaller). */
   readonly call: InProcessCall;
   readonly maxBodyBytes: number;
+  /** A body must have arrived within this long of the read starting (HTTP_REQUEST_TIMEOUT_MS); 408 otherwise. */
+  readonly bodyTimeoutMs?: number;
 }
 
 /** Request headers a REST client may pass through to the RPC. */
@@ -41,7 +43,7 @@ export function createRestRoute(opts: RestRouteOptions): HttpRoute {
     const { rule } = found;
     let input: ReturnType<typeof fromJson>;
     try {
-      const json = rule.bodyIsMessage ? await readJsonBody(req, opts.maxBodyBytes) : {};
+      const json = rule.bodyIsMessage ? await readJsonBody(req, opts.maxBodyBytes, opts.bodyTimeoutMs) : {};
       input = fromJson(rule.method.input, json, { ignoreUnknownFields: false });
     } catch (e) {
       const refusal = e instanceof HttpError ? e : badRequest(`request body is not a valid ${rule.method.input.name}`);
