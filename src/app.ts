@@ -6,12 +6,14 @@ import type { Config } from "./config.js";
 import { createOrm, migrate, type Orm } from "./db/orm.js";
 import { createDbProbe } from "./db/probe.js";
 import { createDbGuard, type DbGuard, guarded } from "./db/resilience.js";
+import { type PurgeJob, startSessionPurge } from "./db/session-purge.js";
 import { createSessionRepository } from "./db/session-repository.js";
 import { createSql } from "./db/sql.js";
 import { createUserRepository } from "./db/user-repository.js";
 import { type AuthService, createAuthService } from "./domain/auth-service.js";
 import { type AuthEvents, combineEvents } from "./domain/events.js";
 import { type Clock, systemClock } from "./domain/ports.js";
+import { createSuccessorSeal } from "./domain/refresh-tokens.js";
 import { createHealthMonitor, type HealthMonitor } from "./health/health-monitor.js";
 import { createHealthHandlers } from "./health/health-service.js";
 import { createHealthRoute } from "./health/http-route.js";
@@ -131,14 +133,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     events: combineEvents(auditLog, metrics.events),
     dummyHash,
     passwordBlocklist,
+    // Every replica holds the signing key, the database never does: the seal needs both it and the old token.
+    successorSeal: createSuccessorSeal(keys.signing.privateKey.export({ format: "der", type: "pkcs8" })),
     loginGuard: config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined,
     policy: {
       passwordMinLength: config.password.minLength,
       refreshTtlSeconds: config.jwt.refreshTtlSeconds,
       sessionMaxLifetimeSeconds: config.jwt.sessionMaxLifetimeSeconds,
       refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
+      accessTtlSeconds: config.jwt.accessTtlSeconds,
     },
   });
+  let purge: PurgeJob | undefined;
 
   const routes = (router: ConnectRouter) => {
     router.service(AuthServiceDesc, createAuthHandlers(auth));
@@ -231,6 +237,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     async listen() {
       const port = await server.listen(config.port, config.host);
       health.start();
+      purge ??= startSessionPurge(() => auth.purgeSessions(), config.jwt.sessionPurgeIntervalSeconds * 1000, logger);
       logger.info("listening", { port, host: config.host, database: config.database.kind });
       return port;
     },
@@ -242,6 +249,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       try {
         await server.close(config.resilience.shutdownTimeoutMs);
       } finally {
+        await purge?.stop();
         // Each store closes even if another fails to.
         await Promise.allSettled([orm.close(true), limiterStore.close()]);
         logger.info("stopped");

@@ -42,6 +42,7 @@ const envSchema = z.object({
   REFRESH_TOKEN_TTL: int(60, 31_536_000).default(604_800),
   REFRESH_REUSE_INTERVAL: int(0, 300).default(10),
   SESSION_MAX_LIFETIME: int(60, 31_536_000).default(2_592_000),
+  SESSION_PURGE_INTERVAL: int(0, 86_400).default(60),
 
   PASSWORD_MIN_LENGTH: int(8, 256).default(12),
   BCRYPT_ROUNDS: int(4, 15).default(12),
@@ -96,6 +97,8 @@ export interface Config {
     readonly refreshTtlSeconds: number;
     readonly refreshReuseIntervalSeconds: number;
     readonly sessionMaxLifetimeSeconds: number;
+    /** Seconds between runs of the purge of expired seals, refresh tokens and ended sessions; 0: never. */
+    readonly sessionPurgeIntervalSeconds: number;
   };
   readonly password: {
     readonly minLength: number;
@@ -189,6 +192,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       refreshTtlSeconds: e.REFRESH_TOKEN_TTL,
       refreshReuseIntervalSeconds: e.REFRESH_REUSE_INTERVAL,
       sessionMaxLifetimeSeconds: e.SESSION_MAX_LIFETIME,
+      sessionPurgeIntervalSeconds: e.SESSION_PURGE_INTERVAL,
     },
     password: {
       minLength: e.PASSWORD_MIN_LENGTH,

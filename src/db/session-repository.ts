@@ -1,4 +1,4 @@
-import type { NewSession, Rotation, SessionRepository } from "../domain/ports.js";
+import type { NewSession, PurgeCounts, PurgeCutoffs, Rotation, SessionRepository } from "../domain/ports.js";
 import type { RefreshTokenRecord, Session } from "../domain/types.js";
 import { prepare, type Row, type Sql } from "./sql.js";
 import { toUser, USER_COLUMNS } from "./user-repository.js";
@@ -8,8 +8,8 @@ import { toUser, USER_COLUMNS } from "./user-repository.js";
  * in the tables `sessions` and `refresh_tokens`, with their row mappers.
  *
  * GetCurrentUser and Refresh each read everything they need in one statement,
- * and a rotation is one statement on PostgreSQL and one short transaction on
- * SQLite; these are built and compiled once (`prepare`) and run with bound
+ * and a rotation (which also clears the session's seals whose grace window has
+ * passed) is one statement on PostgreSQL and one short transaction on SQLite; these are built and compiled once (`prepare`) and run with bound
  * parameters. Writes off the hot paths go through `sql.entityDb()`, which
  * applies the entities' defaults.
  */
@@ -124,6 +124,14 @@ export function createSessionRepository(sql: Sql): SessionRepository {
         .where("id", "=", sessionId)
         .where("revoked_at", "is", null)
         .execute();
+      // An ended family replays nothing: its seals go at once.
+      await sql
+        .db()
+        .updateTable("refresh_tokens")
+        .set({ successor: null })
+        .where("session_id", "=", sessionId)
+        .where("successor", "is not", null)
+        .execute();
     },
 
     async revokeAllForUser(userId: string, at: Date) {
@@ -135,6 +143,51 @@ export function createSessionRepository(sql: Sql): SessionRepository {
         .where("revoked_at", "is", null)
         .execute();
     },
+
+    async purge(c: PurgeCutoffs): Promise<PurgeCounts> {
+      const limit = Math.max(1, c.limit);
+      const db = sql.db();
+      // Each statement touches at most `limit` rows, picked by primary key.
+      const seals = await db
+        .updateTable("refresh_tokens")
+        .set({ successor: null })
+        .where("token_hash", "in", (eb) =>
+          eb
+            .selectFrom("refresh_tokens")
+            .select("token_hash")
+            .where("successor", "is not", null)
+            .where("rotated_at", "<", sql.toDb(c.sealsRotatedBefore))
+            .limit(limit),
+        )
+        .executeTakeFirst();
+      const tokens = await db
+        .deleteFrom("refresh_tokens")
+        .where("token_hash", "in", (eb) =>
+          eb
+            .selectFrom("refresh_tokens")
+            .select("token_hash")
+            .where("expires_at", "<", sql.toDb(c.tokensExpiredBefore))
+            .limit(limit),
+        )
+        .executeTakeFirst();
+      // A deleted session takes its tokens with it (on delete cascade).
+      const ended = sql.toDb(c.sessionsEndedBefore);
+      const sessions = await db
+        .deleteFrom("sessions")
+        .where("id", "in", (eb) =>
+          eb
+            .selectFrom("sessions")
+            .select("id")
+            .where((w) => w.or([w("expires_at", "<", ended), w("revoked_at", "<", ended)]))
+            .limit(limit),
+        )
+        .executeTakeFirst();
+      return {
+        sealsCleared: Number(seals.numUpdatedRows),
+        tokensDeleted: Number(tokens.numDeletedRows),
+        sessionsDeleted: Number(sessions.numDeletedRows),
+      };
+    },
   };
 }
 
@@ -143,18 +196,29 @@ export function createSessionRepository(sql: Sql): SessionRepository {
  * of one token, exactly one sees a row to change. The new row is written with
  * every column (created_at, the entity's one default, is the rotation's time).
  */
+const ROTATION = [
+  "at",
+  "successor",
+  "oldTokenHash",
+  "newTokenHash",
+  "sessionId",
+  "newExpiresAt",
+  "sealsRotatedBefore",
+] as const;
+
 const rotationValues = (sql: Sql, r: Rotation) => ({
   ...r,
   at: sql.toDb(r.at),
   newExpiresAt: sql.toDb(r.newExpiresAt),
+  sealsRotatedBefore: sql.toDb(r.sealsRotatedBefore),
 });
 
 /**
- * PostgreSQL: one statement (a data-modifying CTE is atomic on its own): one
- * round trip instead of begin, update, insert and commit.
+ * PostgreSQL: one statement (data-modifying CTEs run together, atomically):
+ * one round trip instead of begin, three statements and commit.
  */
 function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
-  const rotateInOneStatement = prepare(["at", "successor", "oldTokenHash", "newTokenHash", "newExpiresAt"], (v) =>
+  const rotateInOneStatement = prepare(ROTATION, (v) =>
     sql
       .db()
       .with("rotated", (db) =>
@@ -164,6 +228,16 @@ function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
           .where("token_hash", "=", v.oldTokenHash)
           .where("rotated_at", "is", null)
           .returning("session_id"),
+      )
+      // Disjoint from the row above: that one is not rotated yet in this statement's snapshot.
+      .with("cleared", (db) =>
+        db
+          .updateTable("refresh_tokens")
+          .set({ successor: null })
+          .where("session_id", "=", v.sessionId)
+          .where("successor", "is not", null)
+          .where("rotated_at", "<", v.sealsRotatedBefore)
+          .returning("token_hash"),
       )
       .insertInto("refresh_tokens")
       .columns(["token_hash", "session_id", "created_at", "expires_at"])
@@ -181,7 +255,7 @@ function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
   return async (r) => (await rotateInOneStatement.run(sql.db(), rotationValues(sql, r))).numAffectedRows === 1n;
 }
 
-/** SQLite: the gate and the insert in one transaction (on its one connection, it is short). */
+/** SQLite: the same three statements in one transaction (on its one connection, it is short). */
 function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
   const markRotated = prepare(["at", "successor", "oldTokenHash"], (v) =>
     sql
@@ -201,6 +275,15 @@ function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
       successor: null,
     }),
   );
+  const clearPastSeals = prepare(["sessionId", "sealsRotatedBefore"], (v) =>
+    sql
+      .db()
+      .updateTable("refresh_tokens")
+      .set({ successor: null })
+      .where("session_id", "=", v.sessionId)
+      .where("successor", "is not", null)
+      .where("rotated_at", "<", v.sealsRotatedBefore),
+  );
   return (r) => {
     const values = rotationValues(sql, r);
     return sql
@@ -209,6 +292,7 @@ function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
       .execute(async (trx) => {
         if ((await markRotated.run(trx, values)).numAffectedRows !== 1n) return false;
         await insertSuccessor.run(trx, values);
+        await clearPastSeals.run(trx, values);
         return true;
       });
   };
