@@ -142,6 +142,13 @@ export function createSessionRepository(sql: Sql): SessionRepository {
         .where("user_id", "=", userId)
         .where("revoked_at", "is", null)
         .execute();
+      await sql
+        .db()
+        .updateTable("refresh_tokens")
+        .set({ successor: null })
+        .where("successor", "is not", null)
+        .where("session_id", "in", (eb) => eb.selectFrom("sessions").select("id").where("user_id", "=", userId))
+        .execute();
     },
 
     async purge(c: PurgeCutoffs): Promise<PurgeCounts> {

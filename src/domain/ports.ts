@@ -70,7 +70,7 @@ export interface SessionRepository {
   findSessionWithUser(id: string): Promise<{ session: Session; user: User } | null>;
   /** Revokes a session and with it every refresh token of the family; clears its seals. Idempotent. */
   revoke(sessionId: string, at: Date): Promise<void>;
-  /** Revokes every session of a user (deactivation). */
+  /** Revokes every session of a user (deactivation); clears their seals. */
   revokeAllForUser(userId: string, at: Date): Promise<void>;
   /** One bounded purge run: expired seals, expired tokens, ended sessions. */
   purge(cutoffs: PurgeCutoffs): Promise<PurgeCounts>;

@@ -116,24 +116,30 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
     expect((await sessions.findRefreshToken(hash))?.successor).toBeNull();
   });
 
-  it("when all sessions of a user are revoked, then each of them is, and another user's are not", async () => {
+  it("when all sessions of a user are revoked, then each of them is, with its seals cleared, and another user's are not", async () => {
     const { users, sessions } = fixture();
     const user = await users.create(newUser("all"));
     const other = await openSession();
+    const hashes = [tokenHash(), tokenHash(), tokenHash()];
     const mine = await Promise.all(
-      [1, 2, 3].map(() =>
+      hashes.map((refreshTokenHash) =>
         sessions.create({
           userId: user.id,
           expiresAt: later(3_600_000),
-          refreshTokenHash: tokenHash(),
+          refreshTokenHash,
           refreshExpiresAt: later(600_000),
         }),
       ),
     );
+    await sessions.rotate(rotation(mine[0]?.id ?? "", hashes[0] ?? ""));
+    await sessions.rotate(rotation(other.session.id, other.hash));
     const at = later(1_000);
     await sessions.revokeAllForUser(user.id, at);
     for (const s of mine) expect((await sessions.findSessionWithUser(s.id))?.session.revokedAt).toEqual(at);
     expect((await sessions.findSessionWithUser(other.session.id))?.session.revokedAt).toBeNull();
+    // The ended sessions' seals are gone at once; the other user's stays.
+    expect((await sessions.findRefreshToken(hashes[0] ?? ""))?.successor).toBeNull();
+    expect((await sessions.findRefreshToken(other.hash))?.successor).toBe("sealed");
   });
 
   it("when the user is deactivated, then the session read shows the user inactive", async () => {
