@@ -167,7 +167,7 @@ export function createSessionRepository(sql: Sql): SessionRepository {
             .limit(limit),
         )
         .executeTakeFirst();
-      const tokens = await db
+      const expired = await db
         .deleteFrom("refresh_tokens")
         .where("token_hash", "in", (eb) =>
           eb
@@ -177,21 +177,39 @@ export function createSessionRepository(sql: Sql): SessionRepository {
             .limit(limit),
         )
         .executeTakeFirst();
-      // A deleted session takes its tokens with it (on delete cascade).
+      // The tokens of ended sessions go first, in bounded batches, so that deleting a session
+      // below cascades to (almost) nothing: a long family must not make one statement slow.
       const ended = sql.toDb(c.sessionsEndedBefore);
+      const orphaned = await db
+        .deleteFrom("refresh_tokens")
+        .where("token_hash", "in", (eb) =>
+          eb
+            .selectFrom("refresh_tokens as t")
+            .innerJoin("sessions as s", "s.id", "t.session_id")
+            .select("t.token_hash")
+            .where((w) => w.or([w("s.expires_at", "<", ended), w("s.revoked_at", "<", ended)]))
+            .limit(limit),
+        )
+        .executeTakeFirst();
       const sessions = await db
         .deleteFrom("sessions")
         .where("id", "in", (eb) =>
           eb
-            .selectFrom("sessions")
-            .select("id")
-            .where((w) => w.or([w("expires_at", "<", ended), w("revoked_at", "<", ended)]))
+            .selectFrom("sessions as s")
+            .select("s.id")
+            .where((w) => w.or([w("s.expires_at", "<", ended), w("s.revoked_at", "<", ended)]))
+            // A session whose tokens are not all gone yet waits for the next run.
+            .where(({ not, exists, selectFrom }) =>
+              not(
+                exists(selectFrom("refresh_tokens as t").select("t.token_hash").whereRef("t.session_id", "=", "s.id")),
+              ),
+            )
             .limit(limit),
         )
         .executeTakeFirst();
       return {
         sealsCleared: Number(seals.numUpdatedRows),
-        tokensDeleted: Number(tokens.numDeletedRows),
+        tokensDeleted: Number(expired.numDeletedRows) + Number(orphaned.numDeletedRows),
         sessionsDeleted: Number(sessions.numDeletedRows),
       };
     },
