@@ -6,12 +6,14 @@ import { productionWarnings } from "./config-warnings.js";
 import { createOrm, migrate } from "./db/orm.js";
 import { createDbProbe } from "./db/probe.js";
 import { createDbGuard, guarded } from "./db/resilience.js";
+import { type PurgeJob, startSessionPurge } from "./db/session-purge.js";
 import { createSessionRepository } from "./db/session-repository.js";
 import { createSql } from "./db/sql.js";
 import { createUserRepository } from "./db/user-repository.js";
 import { createAuthService } from "./domain/auth-service.js";
 import { combineEvents } from "./domain/events.js";
 import { type Clock, systemClock } from "./domain/ports.js";
+import { createSuccessorSeal } from "./domain/refresh-tokens.js";
 import { createHealthMonitor } from "./health/health-monitor.js";
 import { createWatchLimiter } from "./health/watch-limiter.js";
 import { type Closers, createClosers } from "./lifecycle.js";
@@ -153,6 +155,8 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
       clock,
       events: combineEvents(auditLog, metrics.events),
       dummyHash,
+      // Every replica holds the signing key, the database never does: the seal needs both it and the old token.
+      successorSeal: createSuccessorSeal(keys.signing.privateKey.export({ format: "der", type: "pkcs8" })),
       passwordPolicy: createPasswordPolicy({
         minLength: config.password.minLength,
         minScore: config.password.minScore,
@@ -163,9 +167,12 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
         refreshTtlSeconds: config.jwt.refreshTtlSeconds,
         sessionMaxLifetimeSeconds: config.jwt.sessionMaxLifetimeSeconds,
         refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
+        accessTtlSeconds: config.jwt.accessTtlSeconds,
       },
     }),
   };
+  let purge: PurgeJob | undefined;
+  closers.add("session purge", () => purge?.stop());
 
   const watchLimiter = createWatchLimiter({
     max: config.healthWatch.max,
@@ -230,6 +237,11 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
         logger.info("metrics listening", { port: metricsPort, host: config.host });
       }
       health.start();
+      purge ??= startSessionPurge(
+        () => services.auth.purgeSessions(),
+        config.jwt.sessionPurgeIntervalSeconds * 1000,
+        logger,
+      );
       logger.info("listening", { port, host: config.host, database: config.database.kind });
       return port;
     },

@@ -46,6 +46,7 @@ const envSchema = z.object({
   REFRESH_TOKEN_TTL: int(60, 31_536_000).default(604_800),
   REFRESH_REUSE_INTERVAL: int(0, 300).default(10),
   SESSION_MAX_LIFETIME: int(60, 31_536_000).default(2_592_000),
+  SESSION_PURGE_INTERVAL: int(0, 86_400).default(60),
 
   PASSWORD_MIN_LENGTH: int(8, 256).default(12),
   PASSWORD_MIN_SCORE: int(0, 4).default(3),
@@ -113,6 +114,8 @@ export interface Config {
     readonly refreshTtlSeconds: number;
     readonly refreshReuseIntervalSeconds: number;
     readonly sessionMaxLifetimeSeconds: number;
+    /** Seconds between runs of the purge of expired seals, refresh tokens and ended sessions; 0: never. */
+    readonly sessionPurgeIntervalSeconds: number;
   };
   readonly password: {
     readonly minLength: number;
@@ -242,6 +245,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       refreshTtlSeconds: e.REFRESH_TOKEN_TTL,
       refreshReuseIntervalSeconds: e.REFRESH_REUSE_INTERVAL,
       sessionMaxLifetimeSeconds: e.SESSION_MAX_LIFETIME,
+      sessionPurgeIntervalSeconds: e.SESSION_PURGE_INTERVAL,
     },
     password: {
       minLength: e.PASSWORD_MIN_LENGTH,

@@ -44,8 +44,9 @@ export const SessionSchema = defineEntity({
     user: p.manyToOne(UserSchema).deleteRule("cascade").index(),
     createdAt: p.datetime().onCreate(() => new Date()),
     // Absolute end of the session; rotation never moves it.
-    expiresAt: p.datetime(),
-    revokedAt: p.datetime().nullable(),
+    expiresAt: p.datetime().index(),
+    // Indexed, as expiresAt, for the purge of ended sessions.
+    revokedAt: p.datetime().nullable().index(),
   },
 });
 export class SessionEntity extends SessionSchema.class {}
@@ -59,11 +60,21 @@ export const RefreshTokenSchema = defineEntity({
     tokenHash: p.string().length(43).primary(),
     session: p.manyToOne(SessionSchema).deleteRule("cascade").index(),
     createdAt: p.datetime().onCreate(() => new Date()),
-    expiresAt: p.datetime(),
+    // Indexed for the purge of expired tokens.
+    expiresAt: p.datetime().index(),
     rotatedAt: p.datetime().nullable(),
-    // The successor pair sealed for the grace window (see domain/refresh-tokens.ts).
+    // The successor pair sealed for the grace window (see domain/refresh-tokens.ts);
+    // cleared once the window has passed.
     successor: p.text().nullable(),
   },
+  indexes: [
+    // The few rows still holding a seal, per session: what a rotation and the purge clear.
+    {
+      name: "refresh_tokens_sealed_index",
+      properties: ["session", "rotatedAt"],
+      where: { successor: { $ne: null } },
+    },
+  ],
 });
 export class RefreshTokenEntity extends RefreshTokenSchema.class {}
 RefreshTokenSchema.setClass(RefreshTokenEntity);

@@ -9,8 +9,8 @@ import {
   timeout,
   wrap,
 } from "cockatiel";
-import { isDomainError, serviceUnavailable } from "../domain/errors.js";
-import { isInfrastructureError } from "./infra-errors.js";
+import { DomainError, isDomainError, serviceUnavailable } from "../domain/errors.js";
+import { isDataError, isInfrastructureError } from "./infra-errors.js";
 
 export type BreakerState = "closed" | "open" | "half_open" | "isolated";
 
@@ -33,8 +33,10 @@ export interface DbGuardOptions {
 /**
  * A timeout and a circuit breaker shared by every database call. Only
  * infrastructure failures (and timeouts) count towards the breaker: a
- * duplicate e-mail is an answer from a healthy database, not an outage.
- * Whatever the guard itself rejects with becomes SERVICE_UNAVAILABLE.
+ * duplicate e-mail, or a value the database refuses (a NUL byte, a string
+ * too long), is an answer from a healthy database about one request, not an
+ * outage. Whatever the guard itself rejects with becomes SERVICE_UNAVAILABLE;
+ * a refused value becomes VALIDATION_ERROR.
  */
 export interface DbGuard {
   run<T>(task: () => Promise<T>): Promise<T>;
@@ -61,6 +63,7 @@ export function createDbGuard(opts: DbGuardOptions): DbGuard {
         return await policy.execute(() => task());
       } catch (e) {
         if (isDomainError(e)) throw e;
+        if (isDataError(e)) throw new DomainError("VALIDATION_ERROR", "invalid characters in request", { cause: e });
         if (isBrokenCircuitError(e) || isTaskCancelledError(e) || isInfrastructureError(e)) {
           throw serviceUnavailable(e);
         }

@@ -1,4 +1,4 @@
-import type { NewSession, Rotation, SessionRepository } from "../domain/ports.js";
+import type { NewSession, PurgeCounts, PurgeCutoffs, Rotation, SessionRepository } from "../domain/ports.js";
 import type { RefreshTokenRecord, Session } from "../domain/types.js";
 import { prepare, type Row, type Sql } from "./sql.js";
 import { toUser, USER_COLUMNS } from "./user-repository.js";
@@ -8,8 +8,8 @@ import { toUser, USER_COLUMNS } from "./user-repository.js";
  * in the tables `sessions` and `refresh_tokens`, with their row mappers.
  *
  * GetCurrentUser and Refresh each read everything they need in one statement,
- * and a rotation is one statement on PostgreSQL and one short transaction on
- * SQLite; these are built and compiled once (`prepare`) and run with bound
+ * and a rotation (which also clears the session's seals whose grace window has
+ * passed) is one statement on PostgreSQL and one short transaction on SQLite; these are built and compiled once (`prepare`) and run with bound
  * parameters. Writes off the hot paths go through `sql.entityDb()`, which
  * applies the entities' defaults.
  */
@@ -124,6 +124,14 @@ export function createSessionRepository(sql: Sql): SessionRepository {
         .where("id", "=", sessionId)
         .where("revoked_at", "is", null)
         .execute();
+      // An ended family replays nothing: its seals go at once.
+      await sql
+        .db()
+        .updateTable("refresh_tokens")
+        .set({ successor: null })
+        .where("session_id", "=", sessionId)
+        .where("successor", "is not", null)
+        .execute();
     },
 
     async revokeAllForUser(userId: string, at: Date) {
@@ -134,6 +142,76 @@ export function createSessionRepository(sql: Sql): SessionRepository {
         .where("user_id", "=", userId)
         .where("revoked_at", "is", null)
         .execute();
+      await sql
+        .db()
+        .updateTable("refresh_tokens")
+        .set({ successor: null })
+        .where("successor", "is not", null)
+        .where("session_id", "in", (eb) => eb.selectFrom("sessions").select("id").where("user_id", "=", userId))
+        .execute();
+    },
+
+    async purge(c: PurgeCutoffs): Promise<PurgeCounts> {
+      const limit = Math.max(1, c.limit);
+      const db = sql.db();
+      // Each statement touches at most `limit` rows, picked by primary key.
+      const seals = await db
+        .updateTable("refresh_tokens")
+        .set({ successor: null })
+        .where("token_hash", "in", (eb) =>
+          eb
+            .selectFrom("refresh_tokens")
+            .select("token_hash")
+            .where("successor", "is not", null)
+            .where("rotated_at", "<", sql.toDb(c.sealsRotatedBefore))
+            .limit(limit),
+        )
+        .executeTakeFirst();
+      const expired = await db
+        .deleteFrom("refresh_tokens")
+        .where("token_hash", "in", (eb) =>
+          eb
+            .selectFrom("refresh_tokens")
+            .select("token_hash")
+            .where("expires_at", "<", sql.toDb(c.tokensExpiredBefore))
+            .limit(limit),
+        )
+        .executeTakeFirst();
+      // The tokens of ended sessions go first, in bounded batches, so that deleting a session
+      // below cascades to (almost) nothing: a long family must not make one statement slow.
+      const ended = sql.toDb(c.sessionsEndedBefore);
+      const orphaned = await db
+        .deleteFrom("refresh_tokens")
+        .where("token_hash", "in", (eb) =>
+          eb
+            .selectFrom("refresh_tokens as t")
+            .innerJoin("sessions as s", "s.id", "t.session_id")
+            .select("t.token_hash")
+            .where((w) => w.or([w("s.expires_at", "<", ended), w("s.revoked_at", "<", ended)]))
+            .limit(limit),
+        )
+        .executeTakeFirst();
+      const sessions = await db
+        .deleteFrom("sessions")
+        .where("id", "in", (eb) =>
+          eb
+            .selectFrom("sessions as s")
+            .select("s.id")
+            .where((w) => w.or([w("s.expires_at", "<", ended), w("s.revoked_at", "<", ended)]))
+            // A session whose tokens are not all gone yet waits for the next run.
+            .where(({ not, exists, selectFrom }) =>
+              not(
+                exists(selectFrom("refresh_tokens as t").select("t.token_hash").whereRef("t.session_id", "=", "s.id")),
+              ),
+            )
+            .limit(limit),
+        )
+        .executeTakeFirst();
+      return {
+        sealsCleared: Number(seals.numUpdatedRows),
+        tokensDeleted: Number(expired.numDeletedRows) + Number(orphaned.numDeletedRows),
+        sessionsDeleted: Number(sessions.numDeletedRows),
+      };
     },
   };
 }
@@ -143,18 +221,29 @@ export function createSessionRepository(sql: Sql): SessionRepository {
  * of one token, exactly one sees a row to change. The new row is written with
  * every column (created_at, the entity's one default, is the rotation's time).
  */
+const ROTATION = [
+  "at",
+  "successor",
+  "oldTokenHash",
+  "newTokenHash",
+  "sessionId",
+  "newExpiresAt",
+  "sealsRotatedBefore",
+] as const;
+
 const rotationValues = (sql: Sql, r: Rotation) => ({
   ...r,
   at: sql.toDb(r.at),
   newExpiresAt: sql.toDb(r.newExpiresAt),
+  sealsRotatedBefore: sql.toDb(r.sealsRotatedBefore),
 });
 
 /**
- * PostgreSQL: one statement (a data-modifying CTE is atomic on its own): one
- * round trip instead of begin, update, insert and commit.
+ * PostgreSQL: one statement (data-modifying CTEs run together, atomically):
+ * one round trip instead of begin, three statements and commit.
  */
 function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
-  const rotateInOneStatement = prepare(["at", "successor", "oldTokenHash", "newTokenHash", "newExpiresAt"], (v) =>
+  const rotateInOneStatement = prepare(ROTATION, (v) =>
     sql
       .db()
       .with("rotated", (db) =>
@@ -164,6 +253,16 @@ function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
           .where("token_hash", "=", v.oldTokenHash)
           .where("rotated_at", "is", null)
           .returning("session_id"),
+      )
+      // Disjoint from the row above: that one is not rotated yet in this statement's snapshot.
+      .with("cleared", (db) =>
+        db
+          .updateTable("refresh_tokens")
+          .set({ successor: null })
+          .where("session_id", "=", v.sessionId)
+          .where("successor", "is not", null)
+          .where("rotated_at", "<", v.sealsRotatedBefore)
+          .returning("token_hash"),
       )
       .insertInto("refresh_tokens")
       .columns(["token_hash", "session_id", "created_at", "expires_at"])
@@ -181,7 +280,7 @@ function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
   return async (r) => (await rotateInOneStatement.run(sql.db(), rotationValues(sql, r))).numAffectedRows === 1n;
 }
 
-/** SQLite: the gate and the insert in one transaction (on its one connection, it is short). */
+/** SQLite: the same three statements in one transaction (on its one connection, it is short). */
 function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
   const markRotated = prepare(["at", "successor", "oldTokenHash"], (v) =>
     sql
@@ -201,6 +300,15 @@ function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
       successor: null,
     }),
   );
+  const clearPastSeals = prepare(["sessionId", "sealsRotatedBefore"], (v) =>
+    sql
+      .db()
+      .updateTable("refresh_tokens")
+      .set({ successor: null })
+      .where("session_id", "=", v.sessionId)
+      .where("successor", "is not", null)
+      .where("rotated_at", "<", v.sealsRotatedBefore),
+  );
   return (r) => {
     const values = rotationValues(sql, r);
     return sql
@@ -209,6 +317,7 @@ function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
       .execute(async (trx) => {
         if ((await markRotated.run(trx, values)).numAffectedRows !== 1n) return false;
         await insertSuccessor.run(trx, values);
+        await clearPastSeals.run(trx, values);
         return true;
       });
   };

@@ -9,13 +9,7 @@ import type {
   SessionRepository,
   UserRepository,
 } from "./ports.js";
-import {
-  hashRefreshToken,
-  isRefreshTokenShaped,
-  newRefreshToken,
-  openSuccessor,
-  sealSuccessor,
-} from "./refresh-tokens.js";
+import { hashRefreshToken, isRefreshTokenShaped, newRefreshToken, type SuccessorSeal } from "./refresh-tokens.js";
 import type { AuthResult, RefreshTokenRecord, RequestMeta, TokenPair, User } from "./types.js";
 import {
   checkToken,
@@ -32,7 +26,17 @@ export interface AuthPolicy {
   readonly sessionMaxLifetimeSeconds: number;
   /** Seconds after a rotation during which the old token returns the same new pair. */
   readonly refreshReuseIntervalSeconds: number;
+  /**
+   * Lifetime of an access token. An ended session, and an expired refresh
+   * token, is kept this long, so that its tokens keep getting TOKEN_REVOKED or
+   * TOKEN_EXPIRED (not INVALID_TOKEN) while its access tokens can still be
+   * valid; then the purge deletes it.
+   */
+  readonly accessTtlSeconds: number;
 }
+
+/** Rows one purge run may touch, per kind (seals, tokens, sessions). */
+const PURGE_BATCH = 1000;
 
 /**
  * Guards Login against brute force. `check` throws RATE_LIMITED while the
@@ -61,6 +65,8 @@ export interface AuthServiceDeps {
   readonly loginGuard?: LoginGuard;
   /** Judges every newly chosen password. */
   readonly passwordPolicy: PasswordPolicy;
+  /** Seals the grace-window successor with the server's secret (see refresh-tokens.ts). */
+  readonly successorSeal: SuccessorSeal;
   /** A hash of a random password, verified when the user is unknown so timing is uniform. */
   readonly dummyHash: string;
 }
@@ -138,7 +144,7 @@ export function createAuthService(deps: AuthServiceDeps) {
   function graceReplay(token: string, record: RefreshTokenRecord, now: Date): TokenPair | null {
     if (policy.refreshReuseIntervalSeconds <= 0 || !record.rotatedAt || !record.successor) return null;
     if (+now - +record.rotatedAt > policy.refreshReuseIntervalSeconds * 1000) return null;
-    const sealed = openSuccessor(token, record.successor) as SealedPair | null;
+    const sealed = deps.successorSeal.open(token, record.successor) as SealedPair | null;
     if (!sealed) return null;
     return pair(sealed.accessToken, sealed.accessExpiresAt, sealed.refreshToken, sealed.refreshExpiresAt, now);
   }
@@ -273,13 +279,15 @@ export function createAuthService(deps: AuthServiceDeps) {
         refreshToken: next,
         refreshExpiresAt: +nextExpiresAt,
       };
+      const graceMs = policy.refreshReuseIntervalSeconds * 1000;
       const won = await sessions.rotate({
         oldTokenHash: tokenHash,
         sessionId: record.sessionId,
         newTokenHash: hashRefreshToken(next),
         newExpiresAt: nextExpiresAt,
-        successor: sealSuccessor(token, sealed),
+        successor: graceMs > 0 ? deps.successorSeal.seal(token, sealed) : null,
         at: now,
+        sealsRotatedBefore: new Date(+now - graceMs),
       });
       if (!won) {
         // A concurrent call rotated the token first: same rules as a replay.
@@ -332,6 +340,24 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (session.revokedAt) throw tokenRevoked();
       if (+session.expiresAt <= +clock.now()) throw tokenExpired();
       return user;
+    },
+
+    /**
+     * One bounded run of the storage purge (the app schedules it): clears the
+     * seals whose grace window has passed, and deletes refresh tokens and
+     * sessions that ended longer ago than an access token lives. A rotated
+     * token is kept until it expires, so that its reuse is still detected
+     * (RFC 9700 §4.14.2).
+     */
+    async purgeSessions() {
+      const now = +clock.now();
+      const ended = new Date(now - policy.accessTtlSeconds * 1000);
+      return sessions.purge({
+        sealsRotatedBefore: new Date(now - policy.refreshReuseIntervalSeconds * 1000),
+        tokensExpiredBefore: ended,
+        sessionsEndedBefore: ended,
+        limit: PURGE_BATCH,
+      });
     },
 
     /** Deactivates or reactivates an account; deactivation ends all its sessions. */

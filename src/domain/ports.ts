@@ -33,9 +33,28 @@ export interface Rotation {
   readonly sessionId: string;
   readonly newTokenHash: string;
   readonly newExpiresAt: Date;
-  /** The new pair, sealed under the old token for the grace window (sealSuccessor in refresh-tokens.ts). */
-  readonly successor: string;
+  /** The new pair sealed for the grace window (see domain/refresh-tokens.ts); null when there is none. */
+  readonly successor: string | null;
   readonly at: Date;
+  /** Seals of the session's tokens rotated before this instant are past their window: cleared on the way. */
+  readonly sealsRotatedBefore: Date;
+}
+
+/** What a purge run removes; each kind is bounded by `limit` rows per run. */
+export interface PurgeCutoffs {
+  /** Clear the seals of tokens rotated before this instant (their grace window has passed). */
+  readonly sealsRotatedBefore: Date;
+  /** Delete tokens that expired before this instant, rotated or not. */
+  readonly tokensExpiredBefore: Date;
+  /** Delete sessions, with all their tokens, that were revoked or expired before this instant. */
+  readonly sessionsEndedBefore: Date;
+  readonly limit: number;
+}
+
+export interface PurgeCounts {
+  readonly sealsCleared: number;
+  readonly tokensDeleted: number;
+  readonly sessionsDeleted: number;
 }
 
 export interface SessionRepository {
@@ -50,10 +69,12 @@ export interface SessionRepository {
   rotate(rotation: Rotation): Promise<boolean>;
   /** A session with its user, in one read (GetCurrentUser's hot path). */
   findSessionWithUser(id: string): Promise<{ session: Session; user: User } | null>;
-  /** Revokes a session and with it every refresh token of the family. Idempotent. */
+  /** Revokes a session and with it every refresh token of the family; clears its seals. Idempotent. */
   revoke(sessionId: string, at: Date): Promise<void>;
-  /** Revokes every session of a user (deactivation). */
+  /** Revokes every session of a user (deactivation); clears their seals. */
   revokeAllForUser(userId: string, at: Date): Promise<void>;
+  /** One bounded purge run: expired seals, expired tokens, ended sessions. */
+  purge(cutoffs: PurgeCutoffs): Promise<PurgeCounts>;
 }
 
 export interface PasswordHasher {

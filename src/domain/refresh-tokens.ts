@@ -14,31 +14,50 @@ export const isRefreshTokenShaped = (token: string): boolean => TOKEN_SHAPE.test
 export const hashRefreshToken = (token: string): string =>
   createHash("sha256").update(token, "utf8").digest("base64url");
 
-/**
- * The pair that replaced a token is kept, for the refresh grace window, sealed
- * with a key derived from the replaced token itself. Only a caller that holds
- * that token can open it; the database alone cannot, since it stores only the
- * token's hash (a different derivation).
- */
-const sealKey = (token: string): Buffer =>
-  Buffer.from(hkdfSync("sha256", token, Buffer.alloc(0), "warden refresh successor v1", 32));
-
-export function sealSuccessor(token: string, payload: unknown): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", sealKey(token), iv);
-  const body = Buffer.concat([cipher.update(JSON.stringify(payload), "utf8"), cipher.final()]);
-  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64url");
+/** Seals the pair that replaced a refresh token, for the grace window, and opens it again. */
+export interface SuccessorSeal {
+  seal(token: string, payload: unknown): string;
+  /** The sealed payload, or null when it does not open with this token (and this server's secret). */
+  open(token: string, sealed: string): unknown;
 }
 
-/** Returns the sealed payload, or null when it does not open with this token. */
-export function openSuccessor(token: string, sealed: string): unknown {
-  try {
-    const raw = Buffer.from(sealed, "base64url");
-    const decipher = createDecipheriv("aes-256-gcm", sealKey(token), raw.subarray(0, 12));
-    decipher.setAuthTag(raw.subarray(12, 28));
-    const body = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
-    return JSON.parse(body.toString("utf8")) as unknown;
-  } catch {
-    return null;
-  }
+const SEAL_VERSION = "v2";
+
+/**
+ * The pair that replaced a token is kept, for the refresh grace window, sealed
+ * (AES-256-GCM) with a key derived from two things: the replaced token, which
+ * only its holder has (the database stores just its SHA-256, a different
+ * derivation), and a secret of the server that the database never holds. So a
+ * copy of the database plus an old token opens nothing; it would also need the
+ * server's secret. The seal is cleared once its window has passed.
+ *
+ * `serverSecret` must be the same on every replica (the app derives it from the
+ * JWT signing key); at least 32 bytes of key material.
+ */
+export function createSuccessorSeal(serverSecret: Uint8Array): SuccessorSeal {
+  if (serverSecret.byteLength < 32) throw new Error("the successor seal needs at least 32 bytes of secret");
+  // Extract once: the per-token derivation below uses it as its HKDF salt.
+  const root = Buffer.from(hkdfSync("sha256", serverSecret, "warden refresh successor seal", SEAL_VERSION, 32));
+  const keyFor = (token: string): Buffer =>
+    Buffer.from(hkdfSync("sha256", token, root, `warden refresh successor ${SEAL_VERSION}`, 32));
+
+  return {
+    seal(token, payload) {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv("aes-256-gcm", keyFor(token), iv);
+      const body = Buffer.concat([cipher.update(JSON.stringify(payload), "utf8"), cipher.final()]);
+      return Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64url");
+    },
+    open(token, sealed) {
+      try {
+        const raw = Buffer.from(sealed, "base64url");
+        const decipher = createDecipheriv("aes-256-gcm", keyFor(token), raw.subarray(0, 12));
+        decipher.setAuthTag(raw.subarray(12, 28));
+        const body = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
+        return JSON.parse(body.toString("utf8")) as unknown;
+      } catch {
+        return null;
+      }
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import { expect, it } from "vitest";
+import { createDbGuard, guarded } from "../../src/db/resilience.js";
 import type { DomainError } from "../../src/domain/errors.js";
 import { newUser, type RepositoryFixture } from "./support.js";
 
@@ -78,5 +79,31 @@ export function userRepositoryContract(fixture: () => RepositoryFixture): void {
     expect(found?.user.isActive).toBe(false);
     await users.setActive(user.id, true);
     expect((await users.findByLogin(user.username))?.user.isActive).toBe(true);
+  });
+
+  it("when logins and e-mails hold a NUL byte, then the database's refusal is a VALIDATION_ERROR (or simply no match) and the circuit breaker never moves", async () => {
+    const { users, orm } = fixture();
+    const guard = createDbGuard({ timeoutMs: 5000, breakerThreshold: 2, halfOpenAfterMs: 60_000 });
+    const states: string[] = [];
+    guard.onStateChange((s) => states.push(s));
+    const repo = guarded(users, guard);
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      outcomes.add(await reasonOf(repo.findByLogin("x\u0000@a.b").then((f) => (f === null ? "none" : "found"))));
+      outcomes.add(await reasonOf(repo.findByLogin("x\u0000y")));
+    }
+    // PostgreSQL refuses NUL in text (SQLSTATE 22021); SQLite stores and compares it.
+    for (const o of outcomes) expect(["ok", "VALIDATION_ERROR"]).toContain(o);
+    // Inlined into the SQL text, as MikroORM's own queries do, NUL is a protocol violation (08P01) on
+    // PostgreSQL (VALIDATION_ERROR) and cuts the statement short on SQLite (a syntax error): never an outage.
+    for (let i = 0; i < 5; i++) {
+      const o = await reasonOf(guard.run(() => orm.em.getConnection().execute("select 1 where 'x\u0000' = 'y'")));
+      expect(o).toBe(fixture().kind === "postgresql" ? "VALIDATION_ERROR" : 'SqliteError: unrecognized token: "\'x"');
+    }
+    expect(guard.state).toBe("closed");
+    expect(states).toEqual([]);
+    const u = newUser();
+    await repo.create(u);
+    expect((await repo.findByLogin(u.email))?.user.email).toBe(u.email);
   });
 }

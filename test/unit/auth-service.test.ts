@@ -1,9 +1,10 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createAuthService } from "../../src/domain/auth-service.js";
 import { DomainError, userAlreadyExists } from "../../src/domain/errors.js";
 import type { AuthEvent } from "../../src/domain/events.js";
 import type { AccessTokens, PasswordHasher, SessionRepository, UserRepository } from "../../src/domain/ports.js";
+import { createSuccessorSeal } from "../../src/domain/refresh-tokens.js";
 import type { RefreshTokenRecord, Session, User } from "../../src/domain/types.js";
 import { createPasswordPolicy } from "../../src/passwords/password-policy.js";
 
@@ -107,6 +108,9 @@ function harness(opts: { reuseInterval?: number } = {}) {
       for (const s of sessions.values())
         if (s.userId === userId && !s.revokedAt) sessions.set(s.id, { ...s, revokedAt: at });
     },
+    async purge() {
+      return { sealsCleared: 0, tokensDeleted: 0, sessionsDeleted: 0 };
+    },
   };
   const passwords: PasswordHasher = {
     hash: async (p) => `hash:${p}`,
@@ -137,10 +141,12 @@ function harness(opts: { reuseInterval?: number } = {}) {
     dummyHash: "hash:dummy-never-matches",
     // The real policy without its strength estimate (a thread of its own): the length and name rules.
     passwordPolicy: createPasswordPolicy({ minLength: 12, minScore: 0 }),
+    successorSeal: createSuccessorSeal(randomBytes(32)),
     policy: {
       refreshTtlSeconds: 3600,
       sessionMaxLifetimeSeconds: 7200,
       refreshReuseIntervalSeconds: opts.reuseInterval ?? 0,
+      accessTtlSeconds: 1800,
     },
   });
   return { service, verified, events, advance: (ms: number) => (now = new Date(+now + ms)) };

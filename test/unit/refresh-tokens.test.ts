@@ -1,10 +1,10 @@
+import { createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
+  createSuccessorSeal,
   hashRefreshToken,
   isRefreshTokenShaped,
   newRefreshToken,
-  openSuccessor,
-  sealSuccessor,
 } from "../../src/domain/refresh-tokens.js";
 
 describe("refresh tokens", () => {
@@ -18,13 +18,34 @@ describe("refresh tokens", () => {
     expect(hashRefreshToken(t)).toBe(hashRefreshToken(t));
   });
 
-  it("when a successor is sealed, then only the replaced token opens it", () => {
+  it("when a successor is sealed, then only the replaced token together with the same server secret opens it", () => {
+    const secret = randomBytes(48);
+    const seal = createSuccessorSeal(secret);
     const token = newRefreshToken();
-    const sealed = sealSuccessor(token, { refreshToken: "next" });
+    const sealed = seal.seal(token, { refreshToken: "next" });
     expect(sealed).not.toContain("next");
-    expect(openSuccessor(token, sealed)).toEqual({ refreshToken: "next" });
-    expect(openSuccessor(newRefreshToken(), sealed)).toBeNull();
-    expect(openSuccessor(hashRefreshToken(token), sealed)).toBeNull();
-    expect(openSuccessor(token, `${sealed.slice(0, -2)}AA`)).toBeNull();
+    expect(seal.open(token, sealed)).toEqual({ refreshToken: "next" });
+    // Another replica with the same secret opens it too.
+    expect(createSuccessorSeal(Buffer.from(secret)).open(token, sealed)).toEqual({ refreshToken: "next" });
+    expect(seal.open(newRefreshToken(), sealed)).toBeNull();
+    expect(seal.open(hashRefreshToken(token), sealed)).toBeNull();
+    expect(seal.open(token, `${sealed.slice(0, -2)}AA`)).toBeNull();
+    expect(createSuccessorSeal(randomBytes(48)).open(token, sealed)).toBeNull();
+  });
+
+  it("when someone holds the stored seal and the replaced token but not the server secret, then the token-only key of the old scheme opens nothing", () => {
+    const token = newRefreshToken();
+    const sealed = createSuccessorSeal(randomBytes(48)).seal(token, { refreshToken: "next" });
+    // What the seal used to be keyed by: the token alone.
+    const tokenOnly = Buffer.from(hkdfSync("sha256", token, Buffer.alloc(0), "warden refresh successor v1", 32));
+    const raw = Buffer.from(sealed, "base64url");
+    const decipher = createDecipheriv("aes-256-gcm", tokenOnly, raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(12, 28));
+    decipher.update(raw.subarray(28));
+    expect(() => decipher.final()).toThrow();
+  });
+
+  it("when the server secret is shorter than 32 bytes, then no seal is made", () => {
+    expect(() => createSuccessorSeal(randomBytes(16))).toThrow(/32 bytes/);
   });
 });
