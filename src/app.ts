@@ -1,4 +1,5 @@
 import type { ConnectRouter } from "@connectrpc/connect";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 import { createAuditLog } from "./audit/audit-log.js";
 import type { Config } from "./config.js";
 import { createOrm, migrate } from "./db/orm.js";
@@ -22,6 +23,7 @@ import { openLimiterStore } from "./rate-limit/stores.js";
 import { createRoutes, type Services } from "./routes.js";
 import { createAccessTokens } from "./tokens/access-tokens.js";
 import { loadKeyRing } from "./tokens/keys.js";
+import { createTracing } from "./tracing/tracing.js";
 import { registerBenchEcho } from "./transport/bench-echo.js";
 import { createFront } from "./transport/front.js";
 import { createHealthRoute } from "./transport/http/health-route.js";
@@ -35,6 +37,12 @@ export interface AppOptions {
   readonly clock?: Clock;
   /** More Connect routes, served like the others but not advertised by health or reflection. */
   readonly extraRoutes?: (router: ConnectRouter) => void;
+  /**
+   * Tests only: where spans go instead of the OTLP exporter (an in-memory
+   * exporter behind a SimpleSpanProcessor). Turns tracing on without an
+   * endpoint; the OTEL_* sampler and service name still apply.
+   */
+  readonly spanProcessor?: SpanProcessor;
 }
 
 /** A built service: what main.ts and the tests need of it, nothing more. */
@@ -73,13 +81,21 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
 async function wire(config: Config, opts: AppOptions, logger: Logger, closers: Closers): Promise<App> {
   const clock = opts.clock ?? systemClock;
+  // First on the list, so last at shutdown: the spans of the calls drained
+  // and of the last database work are ended before the final export.
+  // Undefined unless OTEL_* configure an endpoint: then nothing traces.
+  const tracing = await createTracing(config.tracing, {
+    spanProcessor: opts.spanProcessor,
+    shutdownGraceMs: config.resilience.shutdownTimeoutMs,
+  });
+  if (tracing) closers.add("tracing", () => tracing.shutdown());
   const orm = await createOrm(config.database, {
     poolSize: config.resilience.dbPoolSize,
     statementTimeoutMs: config.resilience.dbTimeoutMs,
   });
   closers.add("database", () => orm.close(true));
   const hashLimiter = createHashLimiter(config.password.hashConcurrency, config.password.hashQueueTimeoutMs);
-  const passwords = createBcryptHasher(config.password.bcryptRounds, hashLimiter);
+  const passwords = createBcryptHasher(config.password.bcryptRounds, hashLimiter, tracing);
   // Started now, awaited after the migrations: it overlaps them.
   const blocklistLoading = loadPasswordBlocklist();
   // Independent start-up work runs side by side: schema, keys, the dummy hash.
@@ -103,6 +119,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
     timeoutMs: config.resilience.dbTimeoutMs,
     breakerThreshold: config.resilience.breakerThreshold,
     halfOpenAfterMs: config.resilience.breakerHalfOpenAfterMs,
+    tracing: tracing && { tracing, dbSystem: config.database.kind },
   });
   const health = createHealthMonitor({ probe: createDbProbe(orm, config.database.kind), guard: dbGuard, logger });
   const metrics = createMetrics({ hashLimiter, breakerState: () => dbGuard.state });
@@ -111,8 +128,8 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   const sql = createSql(orm, config.database.kind);
   const services: Services = {
     auth: createAuthService({
-      users: guarded(createUserRepository(sql), dbGuard),
-      sessions: guarded(createSessionRepository(sql), dbGuard),
+      users: guarded(createUserRepository(sql), dbGuard, "users"),
+      sessions: guarded(createSessionRepository(sql), dbGuard, "sessions"),
       passwords,
       accessTokens: createAccessTokens(
         keys,
@@ -144,6 +161,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
     http: config.http,
     logger,
     onCallDone: metrics.onCallDone,
+    tracing,
   });
   const server = createServer(front.handler);
   closers.add("server", () => server.close(config.resilience.shutdownTimeoutMs));
