@@ -87,6 +87,8 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   const tracing = await createTracing(config.tracing, {
     spanProcessor: opts.spanProcessor,
     shutdownGraceMs: config.resilience.shutdownTimeoutMs,
+    onExportChange: (e) =>
+      e ? logger.warn("trace export failing", describeError(e)) : logger.info("trace export recovered"),
   });
   if (tracing) closers.add("tracing", () => tracing.shutdown());
   const orm = await createOrm(config.database, {

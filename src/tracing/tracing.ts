@@ -41,6 +41,12 @@ export interface TracingOptions {
   readonly spanProcessor?: SpanProcessor;
   /** Shutdown waits at most this long for the last spans to be exported. */
   readonly shutdownGraceMs: number;
+  /**
+   * Hears when exports start failing (with the first error) and when they
+   * work again (no error): once per change, not per batch. Without it a
+   * collector that is down would go unnoticed.
+   */
+  readonly onExportChange?: (error: Error | undefined) => void;
 }
 
 /**
@@ -73,7 +79,11 @@ export async function createTracing(config: TracingConfig, opts: TracingOptions)
     opts.spanProcessor ??
     (config.export &&
       new sdk.BatchSpanProcessor({
-        exporter: await createExporter(config.export),
+        exporter: reportingChanges(
+          await createExporter(config.export),
+          core.ExportResultCode.SUCCESS,
+          opts.onExportChange,
+        ),
         scheduledDelayMillis: config.batch.scheduledDelayMs,
         exportTimeoutMillis: config.batch.exportTimeoutMs,
         maxQueueSize: config.batch.maxQueueSize,
@@ -116,6 +126,34 @@ export async function createTracing(config: TracingConfig, opts: TracingOptions)
       await Promise.race([provider.shutdown(), deadline]);
       clearTimeout(timer);
     },
+  };
+}
+
+/**
+ * The exporter, telling `onChange` when exports start failing and when they
+ * recover. Spans that could not be sent are dropped by the SDK, as they
+ * would be by any collector pipeline; the service goes on.
+ */
+function reportingChanges(
+  exporter: SpanExporter,
+  success: number,
+  onChange: TracingOptions["onExportChange"],
+): SpanExporter {
+  if (onChange === undefined) return exporter;
+  let failing = false;
+  return {
+    export(spans, done) {
+      exporter.export(spans, (result) => {
+        const ok = result.code === success;
+        if (ok === failing) {
+          failing = !ok;
+          onChange(ok ? undefined : (result.error ?? new Error("export failed")));
+        }
+        done(result);
+      });
+    },
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
   };
 }
 

@@ -1,8 +1,10 @@
 import { once } from "node:events";
+import http from "node:http";
 import net from "node:net";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
 import { createTracing } from "../../src/tracing/tracing.js";
+import { waitFor } from "../helpers/wait.js";
 
 describe("tracing settings (OTEL_*)", () => {
   it("when no endpoint is set, or the SDK is disabled, or the exporter is none, then there is no export", () => {
@@ -115,6 +117,44 @@ describe("createTracing", () => {
     } finally {
       for (const s of sockets) s.destroy();
       silent.close();
+    }
+  });
+
+  it("when the collector starts refusing exports and later accepts them, then each change is reported once", async () => {
+    let status = 400;
+    let requests = 0;
+    const collector = http.createServer((req, res) => {
+      requests++;
+      req.resume().on("end", () => res.writeHead(status, { "content-type": "application/x-protobuf" }).end());
+    });
+    collector.listen(0, "127.0.0.1");
+    await once(collector, "listening");
+    const { port } = collector.address() as net.AddressInfo;
+    const changes: Array<Error | undefined> = [];
+    try {
+      const config = loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+        OTEL_BSP_SCHEDULE_DELAY: "20",
+      }).tracing;
+      const tracing = await createTracing(config, { shutdownGraceMs: 2000, onExportChange: (e) => changes.push(e) });
+      const spanUntil = async (what: string, done: () => boolean) => {
+        await waitFor(what, () => {
+          tracing?.startSpan("work", undefined).end();
+          return done();
+        });
+      };
+      await spanUntil("the failure report", () => changes.length === 1);
+      expect(changes[0]).toBeInstanceOf(Error);
+      status = 200;
+      await spanUntil("the recovery report", () => changes.length === 2);
+      expect(changes[1]).toBeUndefined();
+      // More successful exports say nothing more.
+      const seen = requests;
+      await spanUntil("two more exports", () => requests >= seen + 2);
+      await tracing?.shutdown();
+      expect(changes).toHaveLength(2);
+    } finally {
+      collector.close();
     }
   });
 });
