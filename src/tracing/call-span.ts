@@ -9,6 +9,9 @@ export type RpcSystem = "grpc" | "connect_rpc";
 /** gRPC's CANCELLED, for a call whose client went away before it was answered. */
 const CANCELLED = 1;
 
+/** HTTP/2 lets a client send any method; others are `_OTHER`, as the HTTP conventions ask, so span names stay few. */
+const HTTP_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
+
 /**
  * The SERVER span of one HTTP request, started by the front where it builds
  * the call context and ended when the response is finished (or the
@@ -33,11 +36,9 @@ export class CallSpan implements TraceScope {
     private readonly httpMethod: string,
   ) {}
 
-  static start(tracing: Tracing, httpMethod: string, headers: RequestHeaders): CallSpan {
-    return new CallSpan(
-      tracing.startServerSpan(httpMethod, headers, { "http.request.method": httpMethod }),
-      httpMethod,
-    );
+  static start(tracing: Tracing, requestMethod: string, headers: RequestHeaders): CallSpan {
+    const method = HTTP_METHODS.has(requestMethod) ? requestMethod : "_OTHER";
+    return new CallSpan(tracing.startServerSpan(method, headers, { "http.request.method": method }), method);
   }
 
   /** Names the span after the RPC it serves, with the RPC semantic-convention attributes. Once. */
