@@ -1,5 +1,6 @@
 import { dirname } from "node:path";
 import type { ConnectRouter } from "@connectrpc/connect";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 import { createAuditLog } from "./audit/audit-log.js";
 import type { Config } from "./config.js";
 import { productionWarnings } from "./config-warnings.js";
@@ -29,6 +30,7 @@ import { createRoutes, type Services } from "./routes.js";
 import { makePrivateDir, restrictFiles } from "./storage/private-files.js";
 import { createAccessTokens } from "./tokens/access-tokens.js";
 import { loadKeyRing } from "./tokens/keys.js";
+import { createTracing } from "./tracing/tracing.js";
 import { registerBenchEcho } from "./transport/bench-echo.js";
 import { trustedPeerCheck } from "./transport/client-address.js";
 import { createFront } from "./transport/front.js";
@@ -44,6 +46,12 @@ export interface AppOptions {
   readonly clock?: Clock;
   /** More Connect routes, served like the others but not advertised by health or reflection. */
   readonly extraRoutes?: (router: ConnectRouter) => void;
+  /**
+   * Tests only: where spans go instead of the OTLP exporter (an in-memory
+   * exporter behind a SimpleSpanProcessor). Turns tracing on without an
+   * endpoint; the OTEL_* sampler and service name still apply.
+   */
+  readonly spanProcessor?: SpanProcessor;
 }
 
 /** A built service: what main.ts and the tests need of it, nothing more. */
@@ -87,6 +95,16 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
 async function wire(config: Config, opts: AppOptions, logger: Logger, closers: Closers): Promise<App> {
   const clock = opts.clock ?? systemClock;
+  // First on the list, so last at shutdown: the spans of the calls drained
+  // and of the last database work are ended before the final export.
+  // Undefined unless OTEL_* configure an endpoint: then nothing traces.
+  const tracing = await createTracing(config.tracing, {
+    spanProcessor: opts.spanProcessor,
+    shutdownGraceMs: config.resilience.shutdownTimeoutMs,
+    onExportChange: (e) =>
+      e ? logger.warn("trace export failing", describeError(e)) : logger.info("trace export recovered"),
+  });
+  if (tracing) closers.add("tracing", () => tracing.shutdown());
   // The SQLite file holds password hashes and token digests: its folder is the owner's alone.
   const sqliteFile =
     config.database.kind === "sqlite" && config.database.path !== ":memory:" ? config.database.path : "";
@@ -101,7 +119,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
     config.password.hashQueueTimeoutMs,
     config.password.hashQueueMax,
   );
-  const passwords = createBcryptHasher(config.password.bcryptRounds, hashLimiter);
+  const passwords = createBcryptHasher(config.password.bcryptRounds, hashLimiter, tracing);
   // Loads its dictionaries on a thread of its own, beside everything else;
   // not awaited: only the calls that choose a password need it, and an early one simply waits.
   const estimator = config.password.minScore > 0 ? startStrengthEstimator() : undefined;
@@ -136,6 +154,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
     timeoutMs: config.resilience.dbTimeoutMs,
     breakerThreshold: config.resilience.breakerThreshold,
     halfOpenAfterMs: config.resilience.breakerHalfOpenAfterMs,
+    tracing: tracing && { tracing, dbSystem: config.database.kind },
   });
   const health = createHealthMonitor({ probe: createDbProbe(orm, config.database.kind), guard: dbGuard, logger });
   const metrics = createMetrics({ hashLimiter, breakerState: () => dbGuard.state });
@@ -144,8 +163,8 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   const sql = createSql(orm, config.database.kind);
   const services: Services = {
     auth: createAuthService({
-      users: guarded(createUserRepository(sql), dbGuard),
-      sessions: guarded(createSessionRepository(sql), dbGuard),
+      users: guarded(createUserRepository(sql), dbGuard, "users"),
+      sessions: guarded(createSessionRepository(sql), dbGuard, "sessions"),
       passwords,
       accessTokens: createAccessTokens(
         keys,
@@ -199,6 +218,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
     http: config.http,
     logger,
     onCallDone: metrics.onCallDone,
+    tracing,
   });
   const server = createServer(
     { ...config.http, isTrustedPeer: trustedPeerCheck(config.http.trustedProxies) },

@@ -26,6 +26,40 @@ const csv = z.string().transform((v) =>
 export const DEFAULT_CORS_ORIGINS: readonly string[] = ["http://localhost:3000", "http://localhost:8000"];
 export const DEFAULT_TOKEN_NAME = "warden";
 
+const httpUrl = z
+  .string()
+  .refine((v) => /^https?:$/.test(URL.parse(v)?.protocol ?? ""), "must be an http:// or https:// URL");
+
+const otlpProtocol = z
+  .enum(["http/protobuf", "http/json", "grpc"], { message: "must be http/protobuf or http/json" })
+  .refine((v) => v !== "grpc", "grpc is not supported: use http/protobuf or http/json");
+
+/**
+ * `key=value,key2=value2` with percent-encoded values (the W3C Baggage format
+ * the OTel specification uses). The message never quotes the value: it may
+ * hold a collector's API key.
+ */
+const otlpHeaders = z.string().transform((v, ctx) => {
+  const headers: Record<string, string> = {};
+  for (const pair of v.split(",")) {
+    if (pair.trim() === "") continue;
+    const eq = pair.indexOf("=");
+    const key = eq > 0 ? pair.slice(0, eq).trim() : "";
+    let value: string | undefined;
+    try {
+      value = decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      value = undefined;
+    }
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key) || value === undefined) {
+      ctx.addIssue({ code: "custom", message: "must be key=value pairs separated by commas" });
+      return z.NEVER;
+    }
+    headers[key.toLowerCase()] = value;
+  }
+  return headers;
+});
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().min(1).default("0.0.0.0"),
@@ -89,6 +123,38 @@ const envSchema = z.object({
   REGISTER_GLOBAL_LIMIT: int(1, 100_000_000).default(600),
   REGISTER_GLOBAL_WINDOW_SECONDS: int(1, 86_400).default(60),
   BENCH_ECHO: bool.default(false),
+
+  // OpenTelemetry tracing: the standard variables of the OTel specification,
+  // read here like every other setting (the exporters get them as options).
+  OTEL_SDK_DISABLED: bool.default(false),
+  OTEL_TRACES_EXPORTER: z.enum(["otlp", "none"], { message: "must be otlp or none" }).default("otlp"),
+  OTEL_SERVICE_NAME: z.string().min(1).default("warden"),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: otlpHeaders.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: otlpHeaders.optional(),
+  OTEL_EXPORTER_OTLP_TIMEOUT: int(1, 600_000).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: int(1, 600_000).optional(),
+  OTEL_TRACES_SAMPLER: z
+    .enum(
+      [
+        "always_on",
+        "always_off",
+        "traceidratio",
+        "parentbased_always_on",
+        "parentbased_always_off",
+        "parentbased_traceidratio",
+      ],
+      { message: "must be always_on, always_off, traceidratio or parentbased_(always_on|always_off|traceidratio)" },
+    )
+    .default("parentbased_always_on"),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+  OTEL_BSP_SCHEDULE_DELAY: int(1, 600_000).default(5000),
+  OTEL_BSP_EXPORT_TIMEOUT: int(1, 600_000).default(30_000),
+  OTEL_BSP_MAX_QUEUE_SIZE: int(1, 1_000_000).default(2048),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: int(1, 1_000_000).default(512),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -96,6 +162,38 @@ type Env = z.infer<typeof envSchema>;
 export type DatabaseConfig =
   | { readonly kind: "sqlite"; readonly path: string }
   | { readonly kind: "postgresql"; readonly url: string };
+
+/** How the root spans of new traces are sampled (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG). */
+export interface SamplerConfig {
+  /** Whether a span with a parent follows the parent's sampling decision. */
+  readonly parentBased: boolean;
+  /** The share of new traces recorded: 1 always, 0 never. */
+  readonly ratio: number;
+}
+
+/** Where and how spans are exported: OTLP over HTTP, by the OTEL_EXPORTER_OTLP_* variables. */
+export interface OtlpExportConfig {
+  /** The full URL spans are POSTed to (…/v1/traces). */
+  readonly url: string;
+  readonly protocol: "http/protobuf" | "http/json";
+  /** Extra request headers, typically a collector's API key: never logged. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
+export interface TracingConfig {
+  /** Undefined when no endpoint is set, OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none: no tracing at all. */
+  readonly export?: OtlpExportConfig;
+  readonly serviceName: string;
+  readonly sampler: SamplerConfig;
+  /** The batch span processor (OTEL_BSP_*): its queue is bounded, spans beyond it are dropped. */
+  readonly batch: {
+    readonly scheduledDelayMs: number;
+    readonly exportTimeoutMs: number;
+    readonly maxQueueSize: number;
+    readonly maxExportBatchSize: number;
+  };
+}
 
 export interface Config {
   readonly env: Env["NODE_ENV"];
@@ -176,6 +274,8 @@ export interface Config {
   };
   /** Serves bench.v1.EchoService, the benchmark's baseline RPC; never in production. */
   readonly benchEcho: boolean;
+  /** OpenTelemetry tracing, from the standard OTEL_* variables. */
+  readonly tracing: TracingConfig;
 }
 
 /** Raised for any invalid setting; the message names the variable. */
@@ -219,6 +319,10 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
   }
   if (e.RATE_LIMIT_STORE === "redis" && !e.REDIS_URL) {
     throw new ConfigError("REDIS_URL: must be set when RATE_LIMIT_STORE=redis");
+  }
+
+  if (e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE > e.OTEL_BSP_MAX_QUEUE_SIZE) {
+    throw new ConfigError("OTEL_BSP_MAX_EXPORT_BATCH_SIZE: must not exceed OTEL_BSP_MAX_QUEUE_SIZE");
   }
 
   const dataDir = resolve(e.DATA_DIR);
@@ -290,8 +394,46 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       registerGlobalWindowSeconds: e.REGISTER_GLOBAL_WINDOW_SECONDS,
     },
     benchEcho: e.BENCH_ECHO,
+    tracing: {
+      export: otlpExport(e),
+      serviceName: e.OTEL_SERVICE_NAME,
+      sampler: {
+        parentBased: e.OTEL_TRACES_SAMPLER.startsWith("parentbased_"),
+        ratio: e.OTEL_TRACES_SAMPLER.endsWith("always_off")
+          ? 0
+          : e.OTEL_TRACES_SAMPLER.endsWith("traceidratio")
+            ? (e.OTEL_TRACES_SAMPLER_ARG ?? 1)
+            : 1,
+      },
+      batch: {
+        scheduledDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
+        exportTimeoutMs: e.OTEL_BSP_EXPORT_TIMEOUT,
+        maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE,
+        maxExportBatchSize: e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+      },
+    },
   };
   return deepFreeze(config);
+}
+
+/**
+ * The OTLP export, as the OTel specification resolves it: the signal's own
+ * variable first, then the general one. A general endpoint gets `v1/traces`
+ * appended; a traces endpoint is used as it is. No endpoint: no export.
+ */
+function otlpExport(e: Env): OtlpExportConfig | undefined {
+  if (e.OTEL_SDK_DISABLED || e.OTEL_TRACES_EXPORTER === "none") return undefined;
+  const url =
+    e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (e.OTEL_EXPORTER_OTLP_ENDPOINT && `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/?$/, "/")}v1/traces`);
+  if (!url) return undefined;
+  const protocol = e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf";
+  return {
+    url,
+    protocol: protocol === "http/json" ? "http/json" : "http/protobuf",
+    headers: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+    timeoutMs: e.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? e.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10_000,
+  };
 }
 
 function sqlitePath(url: string): string {

@@ -17,10 +17,18 @@ const redact = (value: unknown, depth = 0): unknown => {
   return out;
 };
 
-/** Adds the request id of the call being served, and scrubs secret-looking fields. */
+/**
+ * Adds the request id of the call being served and, while it is traced, the
+ * ids of its current span; scrubs secret-looking fields.
+ */
 const contextFormat = winston.format((info) => {
   const fields = currentLogFields();
-  if (fields && info.request_id === undefined) info.request_id = fields.requestId;
+  if (fields?.requestId && info.request_id === undefined) info.request_id = fields.requestId;
+  if (fields?.trace) {
+    const { traceId, spanId } = fields.trace.span.spanContext();
+    info.trace_id = traceId;
+    info.span_id = spanId;
+  }
   for (const key of Object.keys(info)) {
     if (key === "level" || key === "message") continue;
     info[key] = SECRET_KEY.test(key) ? "[redacted]" : redact(info[key]);
@@ -45,7 +53,7 @@ export function describeError(e: unknown): { error_name: string; error_code?: st
 
 /**
  * One JSON object per line on stdout: timestamp, level, message, request_id
- * and the fields the caller adds. `stream` lets tests capture the output.
+ * (and trace_id, span_id while tracing) and the fields the caller adds. `stream` lets tests capture the output.
  */
 export function createLogger(level: string, stream?: NodeJS.WritableStream): Logger {
   return winston.createLogger({

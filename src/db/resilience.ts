@@ -10,6 +10,8 @@ import {
   wrap,
 } from "cockatiel";
 import { DomainError, isDomainError, serviceUnavailable } from "../domain/errors.js";
+import { errorType, markFailed, startChildSpan } from "../tracing/spans.js";
+import type { Tracing } from "../tracing/tracing.js";
 import { isDataError, isInfrastructureError } from "./infra-errors.js";
 
 export type BreakerState = "closed" | "open" | "half_open" | "isolated";
@@ -28,6 +30,12 @@ export interface DbGuardOptions {
   readonly breakerThreshold: number;
   /** How long the circuit stays open before one trial call may pass. */
   readonly halfOpenAfterMs: number;
+  /**
+   * Set only while tracing is on: each named call made during a traced call
+   * becomes a CLIENT span, child of the call's span, started before the
+   * breaker and the timeout so that refusals and timeouts show.
+   */
+  readonly tracing?: { readonly tracing: Tracing; readonly dbSystem: "sqlite" | "postgresql" };
 }
 
 /**
@@ -39,7 +47,8 @@ export interface DbGuardOptions {
  * a refused value becomes VALIDATION_ERROR.
  */
 export interface DbGuard {
-  run<T>(task: () => Promise<T>): Promise<T>;
+  /** Runs one database call; `operation` (`users.findByEmail`) names its span while tracing. */
+  run<T>(task: () => Promise<T>, operation?: string): Promise<T>;
   readonly state: BreakerState;
   /** Called after every state change; returns an unsubscribe function. */
   onStateChange(listener: (state: BreakerState) => void): () => void;
@@ -57,19 +66,47 @@ export function createDbGuard(opts: DbGuardOptions): DbGuard {
   const deadline = timeout(opts.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
   const policy = wrap(breaker, deadline);
 
-  return {
-    async run<T>(task: () => Promise<T>): Promise<T> {
-      try {
-        return await policy.execute(() => task());
-      } catch (e) {
-        if (isDomainError(e)) throw e;
-        if (isDataError(e)) throw new DomainError("VALIDATION_ERROR", "invalid characters in request", { cause: e });
-        if (isBrokenCircuitError(e) || isTaskCancelledError(e) || isInfrastructureError(e)) {
-          throw serviceUnavailable(e);
-        }
-        throw e;
+  async function run<T>(task: () => Promise<T>): Promise<T> {
+    try {
+      return await policy.execute(() => task());
+    } catch (e) {
+      if (isDomainError(e)) throw e;
+      if (isDataError(e)) throw new DomainError("VALIDATION_ERROR", "invalid characters in request", { cause: e });
+      if (isBrokenCircuitError(e) || isTaskCancelledError(e) || isInfrastructureError(e)) {
+        throw serviceUnavailable(e);
       }
-    },
+      throw e;
+    }
+  }
+
+  const traced = opts.tracing;
+  async function tracedRun<T>(task: () => Promise<T>, operation?: string): Promise<T> {
+    const span =
+      traced &&
+      operation !== undefined &&
+      startChildSpan(traced.tracing, `db.${operation}`, {
+        kind: "client",
+        attributes: { "db.system.name": traced.dbSystem, "db.operation.name": operation },
+      });
+    if (!span) return run(task);
+    try {
+      return await run(task);
+    } catch (e) {
+      // The guard's own refusals by name; otherwise the domain reason or the driver error's class.
+      const cause = isDomainError(e) ? e.cause : undefined;
+      markFailed(
+        span,
+        isBrokenCircuitError(cause) ? "circuit_open" : isTaskCancelledError(cause) ? "timeout" : errorType(e),
+      );
+      throw e;
+    } finally {
+      span.end();
+    }
+  }
+
+  return {
+    // Tracing off: the plain function, not a check per call.
+    run: traced ? tracedRun : run,
     get state() {
       return STATE_NAMES[breaker.state];
     },
@@ -85,12 +122,15 @@ type AsyncMethods<T> = { [K in keyof T]: (...args: never[]) => Promise<unknown> 
 /**
  * Returns a copy of a repository whose every method runs under the guard.
  * Works method by method so that the domain keeps seeing its own port type.
+ * `name` (`users`) prefixes the method in the span of each call
+ * (`db.users.findByEmail`).
  */
-export function guarded<T extends AsyncMethods<T>>(repository: T, guard: DbGuard): T {
+export function guarded<T extends AsyncMethods<T>>(repository: T, guard: DbGuard, name?: string): T {
   const methods = repository as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const out: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   for (const [key, method] of Object.entries(methods)) {
-    out[key] = (...args) => guard.run(() => method.apply(repository, args));
+    const operation = name === undefined ? key : `${name}.${key}`;
+    out[key] = (...args) => guard.run(() => method.apply(repository, args), operation);
   }
   return out as unknown as T;
 }

@@ -1,6 +1,8 @@
 import { createHmac, randomBytes } from "node:crypto";
 import bcrypt from "bcrypt";
 import type { PasswordHasher } from "../domain/ports.js";
+import { currentSpan, errorType, markFailed, startChildSpan } from "../tracing/spans.js";
+import type { Tracing } from "../tracing/tracing.js";
 import type { HashLimiter } from "./hash-limiter.js";
 
 /**
@@ -19,12 +21,55 @@ const costOf = (hash: string): number | null => {
   return m?.[1] ? Number(m[1]) : null;
 };
 
-/** bcrypt through its async API only: hashing runs on libuv's pool, never on the event loop. */
-export function createBcryptHasher(rounds: number, limiter: HashLimiter): PasswordHasher {
+/**
+ * bcrypt through its async API only: hashing runs on libuv's pool, never on
+ * the event loop. While tracing is on, each hash of a traced call shows as
+ * two child spans: `password.queue`, the wait for a slot of the limiter, and
+ * `password.hash` / `password.verify`, the bcrypt run itself.
+ */
+export function createBcryptHasher(rounds: number, limiter: HashLimiter, tracing?: Tracing): PasswordHasher {
+  const run = tracing ? tracedRun(limiter, tracing) : <T>(_name: string, work: () => Promise<T>) => limiter.run(work);
   return {
-    hash: (password) => limiter.run(() => bcrypt.hash(prehash(password), rounds)),
-    verify: (password, hash) => limiter.run(() => bcrypt.compare(prehash(password), hash)),
+    hash: (password) => run("password.hash", () => bcrypt.hash(prehash(password), rounds)),
+    verify: (password, hash) => run("password.verify", () => bcrypt.compare(prehash(password), hash)),
     needsRehash: (hash) => costOf(hash) !== rounds,
+  };
+}
+
+/**
+ * The limiter with the two spans. The parent is taken when the hash is
+ * asked for: the limiter starts a waiting task from whichever call frees a
+ * slot, so inside the task the current span is that other call's. No span
+ * attribute says anything about the password or the hash.
+ */
+function tracedRun(limiter: HashLimiter, tracing: Tracing) {
+  return async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const parent = currentSpan();
+    const queue = startChildSpan(tracing, "password.queue");
+    if (queue === undefined) return limiter.run(work);
+    let started = false;
+    try {
+      return await limiter.run(async () => {
+        started = true;
+        queue.end();
+        const span = tracing.startSpan(name, parent);
+        try {
+          return await work();
+        } catch (e) {
+          markFailed(span, errorType(e));
+          throw e;
+        } finally {
+          span.end();
+        }
+      });
+    } catch (e) {
+      // Refused by the limiter (the queue deadline passed): the wait is what failed.
+      if (!started) {
+        markFailed(queue, errorType(e));
+        queue.end();
+      }
+      throw e;
+    }
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createContextKey } from "@connectrpc/connect";
 import type { RequestMeta } from "../domain/types.js";
+import type { CallSpan } from "../tracing/call-span.js";
 
 /**
  * What the service knows about the call it is serving, built once per HTTP
@@ -13,6 +14,8 @@ export interface CallContext extends RequestMeta {
   readonly requestId: string;
   /** performance.now() when the request arrived. */
   readonly startedAt: number;
+  /** The call's server span; undefined whenever tracing is off. */
+  readonly trace?: CallSpan;
 }
 
 /** The context of a call that did not come through the front (none in the service; a safe default). */

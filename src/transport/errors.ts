@@ -11,6 +11,7 @@ import { Code, ConnectError, type HandlerContext, type Interceptor } from "@conn
 import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { DomainError, type ErrorReason, type FieldViolation } from "../domain/errors.js";
 import { describeError, type Logger } from "../logger.js";
+import { recordCallFailure } from "../tracing/call-span.js";
 import { CALL_CONTEXT } from "./call-context.js";
 import { sendJson } from "./http/http-util.js";
 import type { NodeResponse } from "./server.js";
@@ -199,8 +200,10 @@ export function toConnectError(w: WireError, requestId: string): ConnectError {
  * Answers an HTTP request with a wire error: its HTTP status, Retry-After
  * when there is a delay, and the JSON body
  * `{"error_code","detail","timestamp","request_id"}` (plus `field_violations`).
+ * The span of the call, if it is traced, learns the reason.
  */
 export function sendWireError(res: NodeResponse, w: WireError, requestId: string): void {
+  recordCallFailure(w.reason, w.code);
   const headers: Record<string, string> = {};
   if (w.retryAfterMs !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(w.retryAfterMs / 1000)));
   sendJson(

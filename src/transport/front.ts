@@ -5,7 +5,10 @@ import type { Config } from "../config.js";
 import { withLogFields } from "../log-context.js";
 import { describeError, type Logger } from "../logger.js";
 import { createRuntimeErrorGate } from "../patches/connect-runtime-errors.js";
+import { CallSpan } from "../tracing/call-span.js";
+import type { Tracing } from "../tracing/tracing.js";
 import { acceptRequestId, CALL_CONTEXT, type CallContext } from "./call-context.js";
+import { traceRpcCall } from "./call-tracing.js";
 import { createClientAddressResolver } from "./client-address.js";
 import { createCors } from "./cors.js";
 import { createErrorInterceptor, createWireError, reshapeRuntimeError, sendWireError, toWireError } from "./errors.js";
@@ -31,6 +34,8 @@ export interface FrontOptions {
   readonly logger: Logger;
   /** Hears of every finished call: procedure, code and duration (the metrics). */
   readonly onCallDone?: (procedure: string, code: string, seconds: number) => void;
+  /** Set only while tracing is on: every request becomes a server span. Undefined: no span work at all. */
+  readonly tracing?: Tracing;
 }
 
 /** The HTTP front of the one port: every request of every protocol enters here. */
@@ -47,10 +52,12 @@ export interface Front {
  * otherwise passes it to the Connect adapter (gRPC, gRPC-Web, Connect). The
  * adapter's fallback serves the plain HTTP routes, REST and the API docs;
  * anything else is 404 NOT_FOUND. RPC and REST calls go through the same
- * interceptors and see the same call context.
+ * interceptors and see the same call context. While tracing is on, the
+ * call context also holds the request's server span (src/tracing/call-span.ts),
+ * ended when the response is.
  */
 export function createFront(opts: FrontOptions): Front {
-  const { logger } = opts;
+  const { logger, tracing } = opts;
   // Order matters: the first is the outermost. Logging sees the final,
   // mapped status code; the log fields are in place for all of them.
   const interceptors = [
@@ -79,22 +86,35 @@ export function createFront(opts: FrontOptions): Front {
       clientAddress: clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"]),
       userAgent: req.headers["user-agent"] ?? "",
       startedAt: performance.now(),
+      trace: tracing && CallSpan.start(tracing, req.method ?? "", req.headers),
     };
     calls.set(req, call);
     return call;
   };
+  const runtimeErrorGate = createRuntimeErrorGate(reshapeRuntimeError);
   const adapter = connectNodeAdapter({
     routes: opts.routes,
     interceptors,
     contextValues: (req) => createContextValues().set(CALL_CONTEXT, calls.get(req) ?? newCall(req)),
     readMaxBytes: opts.http.maxBodyBytes,
-    requestGate: createRuntimeErrorGate(reshapeRuntimeError),
+    // The runtime-error gate first: its abort listener reshapes the error the tracing one records.
+    requestGate: tracing
+      ? (context) => {
+          runtimeErrorGate(context);
+          traceRpcCall(context);
+        }
+      : runtimeErrorGate,
     fallback: (req, res) => void serveHttpRoute(req, res, calls.get(req) ?? newCall(req)),
   });
 
   async function serveHttpRoute(req: NodeRequest, res: NodeResponse, call: CallContext) {
     try {
-      for (const route of httpRoutes) if (await route(req, res, call)) return;
+      for (const route of httpRoutes) {
+        if (await route(req, res, call)) {
+          call.trace?.route(pathOf(req));
+          return;
+        }
+      }
       sendWireError(res, createWireError("NOT_FOUND", `no route for ${req.method} ${pathOf(req)}`), call.requestId);
     } catch (e) {
       logger.error("http route failed", describeError(e));
@@ -107,11 +127,15 @@ export function createFront(opts: FrontOptions): Front {
   return {
     handler(req, res) {
       const call = newCall(req);
+      const { trace } = call;
+      if (trace) res.once("close", () => trace.end(res.statusCode, res.writableEnded));
       res.setHeader("x-request-id", call.requestId);
       if (cors(req, res)) return;
       if (refusing) {
         res.setHeader("Connection", "close");
-        sendWireError(res, createWireError("SERVICE_UNAVAILABLE", "server is shutting down"), call.requestId);
+        const refusal = createWireError("SERVICE_UNAVAILABLE", "server is shutting down");
+        trace?.fail(refusal.reason, refusal.code);
+        sendWireError(res, refusal, call.requestId);
         return;
       }
       withLogFields(call, () => adapter(req, res));

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 import { type App, createApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import type { Clock } from "../../src/domain/ports.js";
@@ -46,6 +47,8 @@ export async function startServer(
     env?: Record<string, string>;
     keepDb?: boolean;
     clock?: Clock;
+    /** Turns tracing on with this processor (an in-memory exporter) instead of an OTLP endpoint. */
+    spanProcessor?: SpanProcessor;
   } = {},
 ): Promise<TestServer> {
   const db = typeof opts.db === "object" ? opts.db : await createTestDatabase(opts.db ?? "sqlite");
@@ -61,7 +64,7 @@ export async function startServer(
     }
   });
   const config = loadConfig({ ...TEST_ENV, DATABASE_URL: db.url, DATA_DIR: dataDir, ...opts.env });
-  const app = await createApp(config, { logStream: stream, clock: opts.clock });
+  const app = await createApp(config, { logStream: stream, clock: opts.clock, spanProcessor: opts.spanProcessor });
   const port = await app.listen();
   return {
     app,

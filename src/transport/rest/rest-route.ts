@@ -41,6 +41,7 @@ export function createRestRoute(opts: RestRouteOptions): HttpRoute {
       return true;
     }
     const { rule } = found;
+    call.trace?.rpc(rule.method.parent.typeName, rule.method.name, "connect_rpc");
     let input: ReturnType<typeof fromJson>;
     try {
       const json = rule.bodyIsMessage ? await readJsonBody(req, opts.maxBodyBytes, opts.bodyTimeoutMs) : {};
