@@ -1,8 +1,7 @@
 import type { Rotation } from "../domain/ports.js";
 import type { RefreshTokenRecord, Session, User } from "../domain/types.js";
 import type { Orm } from "./orm.js";
-
-type RawRow = Record<string, unknown>;
+import { dateCodec, type RawRow, USER_COLUMNS, userFromRow } from "./user-rows.js";
 
 /** The part of better-sqlite3's Database used here. */
 interface SqliteClient {
@@ -19,15 +18,11 @@ const isSqliteClient = (c: unknown): c is SqliteClient =>
  * connection: no query builder, no entity manager, no unit of work. Per
  * query ~75 µs of CPU less than createQueryBuilder; the rotation's
  * transaction 686 -> 124 µs on SQLite, 1451 -> 707 µs on PostgreSQL (bench/).
- * The SQL is the same in both dialects; the values are not (SQLite: epoch
- * numbers and 0/1; PostgreSQL: timestamp strings and booleans), so the
- * platform converts dates both ways, exactly as MikroORM's own writes do.
+ * The SQL is the same in both dialects; the values are not (see dateCodec).
  */
 export function createRawSql(orm: Orm) {
-  const platform = orm.em.getPlatform();
-  const toDb = (d: Date): unknown => platform.processDateProperty(d);
-  const date = (v: unknown): Date => platform.parseDate(typeof v === "number" ? v : String(v));
-  const dateOrNull = (v: unknown): Date | null => (v === null || v === undefined ? null : date(v));
+  const dates = dateCodec(orm);
+  const { toDb, date, dateOrNull } = dates;
   const one = (sql: string, params: readonly unknown[]) =>
     orm.em.getConnection().execute<RawRow>(sql, params, "get") as Promise<RawRow | undefined>;
 
@@ -57,23 +52,15 @@ export function createRawSql(orm: Orm) {
     }
   };
 
-  const user = (r: RawRow): User => ({
-    id: String(r.id),
-    email: String(r.email),
-    username: String(r.username),
-    isActive: r.is_active === true || r.is_active === 1,
-    createdAt: date(r.created_at),
-    updatedAt: date(r.updated_at),
-    lastLoginAt: dateOrNull(r.last_login_at),
-  });
+  const user = (r: RawRow): User => userFromRow(r, dates);
 
   return {
-    /** GetCurrentUser's one read: the session and its user. */
+    /** The one read of GetCurrentUser and of every token check: the session and its user, roles included. */
     async sessionWithUser(id: string): Promise<{ session: Session; user: User } | null> {
       const r = await read(
         "select s.id as session_id, s.created_at as session_created_at, s.expires_at as session_expires_at," +
-          " s.revoked_at as session_revoked_at, u.id, u.email, u.username, u.is_active, u.created_at, u.updated_at," +
-          " u.last_login_at from sessions s join users u on u.id = s.user_id where s.id = ?",
+          ` s.revoked_at as session_revoked_at, ${USER_COLUMNS} from sessions s join users u on u.id = s.user_id` +
+          " where s.id = ?",
         [id],
       );
       if (!r) return null;
@@ -94,7 +81,7 @@ export function createRawSql(orm: Orm) {
       const r = await read(
         "select t.token_hash, t.session_id, t.expires_at as token_expires_at, t.rotated_at, t.successor," +
           " s.expires_at as session_expires_at, s.revoked_at as session_revoked_at," +
-          " u.id, u.email, u.username, u.is_active, u.created_at, u.updated_at, u.last_login_at" +
+          ` ${USER_COLUMNS}` +
           " from refresh_tokens t join sessions s on s.id = t.session_id join users u on u.id = s.user_id" +
           " where t.token_hash = ?",
         [tokenHash],

@@ -5,6 +5,7 @@ import type { RefreshTokenRecord, Session, User } from "../domain/types.js";
 import { RefreshTokenEntity, SessionEntity, UserEntity } from "./entities.js";
 import type { Orm } from "./orm.js";
 import { createRawSql } from "./raw-rows.js";
+import { decodeRoles } from "./user-rows.js";
 
 /**
  * Repositories over MikroORM. Each call works in its own forked
@@ -16,7 +17,10 @@ import { createRawSql } from "./raw-rows.js";
  * The hot read paths (GetCurrentUser, Refresh) skip findOne and the query
  * builder: see raw-rows.ts.
  */
-type UserRow = Pick<UserEntity, "id" | "email" | "username" | "isActive" | "createdAt" | "updatedAt" | "lastLoginAt">;
+type UserRow = Pick<
+  UserEntity,
+  "id" | "email" | "username" | "isActive" | "createdAt" | "updatedAt" | "lastLoginAt" | "roles"
+>;
 
 const toUser = (u: UserRow): User => ({
   id: u.id,
@@ -26,6 +30,7 @@ const toUser = (u: UserRow): User => ({
   createdAt: u.createdAt,
   updatedAt: u.updatedAt,
   lastLoginAt: u.lastLoginAt ?? null,
+  roles: decodeRoles(u.roles),
 });
 
 const toSession = (s: SessionEntity): Session => ({

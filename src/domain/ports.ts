@@ -66,8 +66,17 @@ export interface IssuedAccessToken {
   readonly expiresAt: Date;
 }
 
+export interface AccessTokenSubject {
+  readonly userId: string;
+  readonly sessionId: string;
+  /** The user's roles now; the token carries them until it expires. */
+  readonly roles: readonly string[];
+  /** RFC 8176 authentication methods of the session, e.g. `["pwd"]`. */
+  readonly amr: readonly string[];
+}
+
 export interface AccessTokens {
-  issue(claims: { userId: string; sessionId: string }): Promise<IssuedAccessToken>;
+  issue(subject: AccessTokenSubject): Promise<IssuedAccessToken>;
   /** Verifies signature, type, issuer, audience and expiry; throws INVALID_TOKEN or TOKEN_EXPIRED. */
   verify(token: string): Promise<AccessClaims>;
 }
@@ -75,6 +84,48 @@ export interface AccessTokens {
 /** Passwords too common to allow (NIST SP 800-63B §3.1.1.2). Matching ignores case. */
 export interface PasswordBlocklist {
   has(password: string): boolean;
+}
+
+/** Where a page of users starts: just after this user in (created_at, id) order. */
+export interface UserCursor {
+  readonly createdAt: Date;
+  readonly id: string;
+}
+
+export interface UserListQuery {
+  /** Rows to return at most. */
+  readonly limit: number;
+  /** Start after this user; null for the first page. */
+  readonly after: UserCursor | null;
+  /** Lower-case prefix of the e-mail or the username; null for all users. */
+  readonly prefix: string | null;
+}
+
+/** What AdminService and the admin command read and change. Unknown ids give null (or 0/false), never an error. */
+export interface AdminRepository {
+  findUser(id: string): Promise<User | null>;
+  /** By e-mail (when it contains "@") or username, case-insensitively. */
+  findUserByLogin(emailOrUsername: string): Promise<User | null>;
+  /** Users in (created_at, id) order: a stable order in which new users come last. */
+  listUsers(query: UserListQuery): Promise<User[]>;
+  /** Sets is_active false and revokes every open session, in one transaction. */
+  deactivate(id: string, at: Date): Promise<{ readonly user: User; readonly revokedSessions: number } | null>;
+  reactivate(id: string, at: Date): Promise<User | null>;
+  /**
+   * Replaces the user's roles by `change(current)`, atomically against
+   * concurrent changes (another admin, the admin command in another process).
+   */
+  changeRoles(
+    id: string,
+    change: (current: readonly string[]) => readonly string[],
+    at: Date,
+  ): Promise<{ readonly before: readonly string[]; readonly user: User } | null>;
+  /** Sessions neither revoked nor expired at `now`, newest first. */
+  listOpenSessions(userId: string, now: Date): Promise<Session[]>;
+  /** Revokes the user's open sessions; returns how many. */
+  revokeSessions(userId: string, at: Date): Promise<number>;
+  /** Deletes the user with everything of theirs (one statement; the rest cascades). */
+  deleteUser(id: string): Promise<boolean>;
 }
 
 export interface Clock {
