@@ -11,6 +11,9 @@ export type ErrorReason =
   | "TOKEN_EXPIRED"
   | "TOKEN_REVOKED"
   | "USER_INACTIVE"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "FAILED_PRECONDITION"
   | "RATE_LIMITED"
   | "SERVICE_UNAVAILABLE"
   | "INTERNAL_ERROR";
@@ -63,6 +66,14 @@ export const tokenExpired = () => new DomainError("TOKEN_EXPIRED", "token has ex
 export const tokenRevoked = () => new DomainError("TOKEN_REVOKED", "token has been revoked; sign in again");
 
 export const userInactive = () => new DomainError("USER_INACTIVE", "account is deactivated");
+
+/** The caller is who they say, but lacks the role the call needs. */
+export const forbidden = () => new DomainError("FORBIDDEN", "permission denied");
+
+/** `what` names the kind of thing ("user", "session"), never the id the caller sent. */
+export const notFound = (what: string) => new DomainError("NOT_FOUND", `${what} not found`);
+
+export const failedPrecondition = (message: string) => new DomainError("FAILED_PRECONDITION", message);
 
 export const userAlreadyExists = () =>
   new DomainError("USER_ALREADY_EXISTS", "e-mail or username is already registered");

@@ -3,7 +3,28 @@
  * turns them into audit log lines and metrics, adding the request id and
  * client address from the call's context. Never carries secrets.
  */
-export type AuthEventName = "register" | "login" | "refresh" | "refresh_reuse_detected" | "logout" | "rate_limited";
+export type AuthEventName =
+  | "register"
+  | "login"
+  | "refresh"
+  | "refresh_reuse_detected"
+  | "logout"
+  | "rate_limited"
+  | AdminEventName;
+
+/** One per AdminService action (reads included: who looked at whom is audited too), and refusals. */
+export type AdminEventName =
+  | "admin_denied"
+  | "admin_list_users"
+  | "admin_get_user"
+  | "admin_deactivate_user"
+  | "admin_reactivate_user"
+  | "admin_set_user_roles"
+  | "admin_list_user_sessions"
+  | "admin_revoke_user_sessions"
+  | "admin_delete_user"
+  | "role_granted"
+  | "role_revoked";
 
 export interface AuthEvent {
   readonly event: AuthEventName;
@@ -12,6 +33,14 @@ export interface AuthEvent {
   readonly sessionId?: string;
   /** The error code of a failure. */
   readonly reason?: string;
+  /** Who did it, for admin actions: the admin's user id, or `cli:<os user>` for the admin command. */
+  readonly actor?: string;
+  /** The user an admin action was aimed at. */
+  readonly targetUserId?: string;
+  /** Role names (not secret): the roles a user was given. */
+  readonly roles?: readonly string[];
+  /** How many things the action affected (sessions revoked). */
+  readonly count?: number;
 }
 
 export interface AuthEvents {
