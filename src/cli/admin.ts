@@ -77,6 +77,18 @@ async function openDatabase(db: DatabaseConfig, timeoutMs: number): Promise<Orm>
   }
   const orm = await createOrm(db, { poolSize: 1, statementTimeoutMs: timeoutMs });
   try {
+    // Ask first: MikroORM's migrator would create a missing PostgreSQL
+    // database (ensureDatabase) and report an empty schema.
+    await orm.em
+      .getConnection()
+      .execute("select 1")
+      .catch((e: unknown) => {
+        const { error_name, error_code, error_message } = describeError(e);
+        throw new Exit(
+          1,
+          `cannot connect to the database: ${error_message ?? error_name} (${error_code ?? error_name})`,
+        );
+      });
     const pending = await orm.migrator.getPending();
     if (pending.length > 0) {
       throw new Exit(
