@@ -7,9 +7,12 @@ import { createDbGuard, guarded } from "./db/resilience.js";
 import { createSessionRepository } from "./db/session-repository.js";
 import { createSql } from "./db/sql.js";
 import { createUserRepository } from "./db/user-repository.js";
+import { createAdminService } from "./domain/admin-service.js";
 import { createAuthService } from "./domain/auth-service.js";
 import { combineEvents } from "./domain/events.js";
+import { createPageTokens } from "./domain/page-tokens.js";
 import { type Clock, systemClock } from "./domain/ports.js";
+import { createTokenChecks } from "./domain/token-checks.js";
 import { createHealthMonitor } from "./health/health-monitor.js";
 import { type Closers, createClosers } from "./lifecycle.js";
 import { createLogger, describeError, type Logger } from "./logger.js";
@@ -22,6 +25,7 @@ import { openLimiterStore } from "./rate-limit/stores.js";
 import { createRoutes, type Services } from "./routes.js";
 import { createAccessTokens } from "./tokens/access-tokens.js";
 import { loadKeyRing } from "./tokens/keys.js";
+import { derivePageTokenKey } from "./tokens/page-token-key.js";
 import { registerBenchEcho } from "./transport/bench-echo.js";
 import { createFront } from "./transport/front.js";
 import { createHealthRoute } from "./transport/http/health-route.js";
@@ -109,18 +113,26 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   const auditLog = createAuditLog(logger);
 
   const sql = createSql(orm, config.database.kind);
+  const users = guarded(createUserRepository(sql), dbGuard);
+  const sessions = guarded(createSessionRepository(sql), dbGuard);
+  const accessTokens = createAccessTokens(
+    keys,
+    { issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTtlSeconds },
+    clock,
+  );
+  const events = combineEvents(auditLog, metrics.events);
+  // Introspection, Envoy Check, /forward-auth and AdminService's caller check:
+  // one read of session, user and roles per call, so every replica sees a
+  // logout, revocation or deactivation at its next call.
+  const tokenChecks = createTokenChecks({ accessTokens, sessions, clock });
   const services: Services = {
     auth: createAuthService({
-      users: guarded(createUserRepository(sql), dbGuard),
-      sessions: guarded(createSessionRepository(sql), dbGuard),
+      users,
+      sessions,
       passwords,
-      accessTokens: createAccessTokens(
-        keys,
-        { issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTtlSeconds },
-        clock,
-      ),
+      accessTokens,
       clock,
-      events: combineEvents(auditLog, metrics.events),
+      events,
       dummyHash,
       passwordBlocklist: await blocklistLoading,
       loginGuard: config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined,
@@ -130,6 +142,15 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
         sessionMaxLifetimeSeconds: config.jwt.sessionMaxLifetimeSeconds,
         refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
       },
+    }),
+    tokenChecks,
+    admin: createAdminService({
+      users,
+      sessions,
+      tokens: tokenChecks,
+      pageTokens: createPageTokens(derivePageTokenKey(keys)),
+      clock,
+      events,
     }),
   };
 

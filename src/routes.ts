@@ -2,7 +2,9 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { AuthService as AuthServiceDesc } from "../gen/auth/v1/auth_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import type { AdminService } from "./domain/admin-service.js";
 import type { AuthService } from "./domain/auth-service.js";
+import type { TokenChecks } from "./domain/token-checks.js";
 import type { HealthMonitor } from "./health/health-monitor.js";
 import { createHealthHandlers } from "./health/health-service.js";
 import { registerReflection } from "./reflection/reflection-service.js";
@@ -11,6 +13,8 @@ import { createAuthHandlers } from "./transport/auth-handlers.js";
 /** The domain services the RPC handlers call. */
 export interface Services {
   readonly auth: AuthService;
+  readonly tokenChecks: TokenChecks;
+  readonly admin: AdminService;
 }
 
 /** One Connect service this server serves: its descriptor and its handlers. */

@@ -19,6 +19,7 @@ export const toUserPb = (u: User): UserPb =>
     createdAt: timestampFromDate(u.createdAt),
     updatedAt: timestampFromDate(u.updatedAt),
     lastLoginAt: u.lastLoginAt ? timestampFromDate(u.lastLoginAt) : undefined,
+    roles: [...u.roles],
   });
 
 export const toTokenPairPb = (t: TokenPair): TokenPairPb =>
@@ -34,4 +35,16 @@ export const toTokenPairPb = (t: TokenPair): TokenPairPb =>
 export function bearerToken(header: string | null): string | null {
   const m = header ? /^Bearer[ ]+([^\s]+)\s*$/i.exec(header) : null;
   return m?.[1] ?? null;
+}
+
+/**
+ * For the token checks (Envoy Check, /forward-auth), which answer "no
+ * token" and "a bad token" differently: null when the request presented no
+ * bearer token (no header, or another scheme such as Basic), else what
+ * bearerToken finds, "" when `Bearer` came with nothing usable.
+ */
+export function presentedBearerToken(header: string | null | undefined): string | null {
+  const value = header?.trim() ?? "";
+  if (!/^bearer(?:\s|$)/i.test(value)) return null;
+  return bearerToken(value) ?? "";
 }
