@@ -28,6 +28,7 @@ import { loadKeyRing } from "./tokens/keys.js";
 import { derivePageTokenKey } from "./tokens/page-token-key.js";
 import { registerBenchEcho } from "./transport/bench-echo.js";
 import { createFront } from "./transport/front.js";
+import { createForwardAuthRoute } from "./transport/http/forward-auth-route.js";
 import { createHealthRoute } from "./transport/http/health-route.js";
 import { createJwksRoute } from "./transport/http/jwks-route.js";
 import { createMetricsRoute } from "./transport/http/metrics-route.js";
@@ -161,7 +162,12 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   const front = createFront({
     routes: routes.routes,
     restServices: routes.served,
-    httpRoutes: [createJwksRoute(keys), createHealthRoute(health), createMetricsRoute(metrics.registry)],
+    httpRoutes: [
+      createJwksRoute(keys),
+      createHealthRoute(health),
+      createMetricsRoute(metrics.registry),
+      createForwardAuthRoute(services.tokenChecks),
+    ],
     http: config.http,
     logger,
     onCallDone: metrics.onCallDone,

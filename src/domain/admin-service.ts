@@ -12,7 +12,7 @@ import type { PageTokens } from "./page-tokens.js";
 import type { Clock } from "./ports.js";
 import { ADMIN_ROLE, normalizeRoles } from "./roles.js";
 import type { TokenChecks } from "./token-checks.js";
-import type { Session, User } from "./types.js";
+import type { RequestMeta, Session, User } from "./types.js";
 import { throwIfAny } from "./validation.js";
 
 /**
@@ -23,17 +23,26 @@ import { throwIfAny } from "./validation.js";
 
 const VERIFIED = Symbol("verified admin");
 
+/** Who asks for an admin action: the call's bearer token (null when it sent none) and where it came from. */
+export interface AdminCredentials extends RequestMeta {
+  readonly accessToken: string | null;
+}
+
 /**
- * An admin, checked in the database during this call. Only authenticate
- * makes one (the symbol is private to this module), so no admin
- * action can run without the check.
+ * An admin, checked in the database during this call. Only `asAdmin` makes
+ * one (the symbol is private to this module), and every action runs inside
+ * it, so no admin action can run without the check.
  */
-export interface AdminCaller {
+interface AdminCaller {
   readonly userId: string;
-  /** The session of the caller's access token, when authenticated by one (Session.current). */
-  readonly sessionId: string | null;
+  /** The session of the caller's access token (Session.current). */
+  readonly sessionId: string;
+  readonly clientAddress: string;
   readonly [VERIFIED]: true;
 }
+
+/** A session as an admin sees it: `current` when it is the session of the asking token. */
+export type AdminSessionView = Session & { readonly current: boolean };
 
 export interface ListUsersRequest {
   /** 0 means the default (50); larger than 200 means 200. */
@@ -80,34 +89,46 @@ export type AdminService = ReturnType<typeof createAdminService>;
 export function createAdminService(deps: AdminServiceDeps) {
   const { users, sessions, tokens, pageTokens, clock, events } = deps;
 
-  function verified(userId: string, sessionId: string | null, roles: readonly string[]): AdminCaller {
-    if (!roles.includes(ADMIN_ROLE)) {
-      events.emit({ event: "admin_denied", outcome: "failure", reason: "FORBIDDEN", actor: userId });
+  /**
+   * The token checks' one read (session, user, roles), then the role: what
+   * GetCurrentUser would refuse is refused the same way; a live token
+   * without `admin` now is FORBIDDEN, whatever roles the token carries.
+   */
+  async function asAdmin(who: AdminCredentials): Promise<AdminCaller> {
+    const p = await tokens.authenticate(who.accessToken);
+    if (!p.roles.includes(ADMIN_ROLE)) {
+      events.emit({
+        event: "admin_denied",
+        outcome: "failure",
+        reason: "FORBIDDEN",
+        actor: p.userId,
+        clientAddress: who.clientAddress,
+      });
       throw forbidden();
     }
-    return { userId, sessionId, [VERIFIED]: true };
+    return { userId: p.userId, sessionId: p.sessionId, clientAddress: who.clientAddress, [VERIFIED]: true };
   }
 
   /**
-   * Runs one admin action and audits it, naming the admin and the target,
-   * whether it succeeds or fails with a domain error.
+   * Checks the caller, runs one admin action and audits it, naming the admin
+   * and the target, whether it succeeds or fails with a domain error.
    */
   async function audited<T>(
     event: AdminEventName,
-    caller: AdminCaller,
+    who: AdminCredentials,
     targetUserId: string | undefined,
-    action: () => Promise<{ result: T; roles?: readonly string[]; count?: number }>,
+    action: (caller: AdminCaller) => Promise<{ result: T; roles?: readonly string[]; count?: number }>,
   ): Promise<T> {
+    const caller = await asAdmin(who);
     // As sent, cut to a UUID's length: a log line is no place for whatever else a client put there.
     const target = targetUserId?.slice(0, 36);
+    const audit = { event, actor: caller.userId, targetUserId: target, clientAddress: caller.clientAddress };
     try {
-      const { result, roles, count } = await action();
-      events.emit({ event, outcome: "success", actor: caller.userId, targetUserId: target, roles, count });
+      const { result, roles, count } = await action(caller);
+      events.emit({ ...audit, outcome: "success", roles, count });
       return result;
     } catch (e) {
-      if (isDomainError(e)) {
-        events.emit({ event, outcome: "failure", actor: caller.userId, targetUserId: target, reason: e.reason });
-      }
+      if (isDomainError(e)) events.emit({ ...audit, outcome: "failure", reason: e.reason });
       throw e;
     }
   }
@@ -129,19 +150,8 @@ export function createAdminService(deps: AdminServiceDeps) {
   }
 
   return {
-    /**
-     * From an access token: the token checks' one read (session, user,
-     * roles), then the role. What GetCurrentUser would refuse is refused the
-     * same way; a live token without `admin` now is FORBIDDEN, whatever
-     * roles the token itself carries.
-     */
-    async authenticate(accessToken: string | null): Promise<AdminCaller> {
-      const p = await tokens.authenticate(accessToken);
-      return verified(p.userId, p.sessionId, p.roles);
-    },
-
-    listUsers(caller: AdminCaller, req: ListUsersRequest): Promise<UserPage> {
-      return audited("admin_list_users", caller, undefined, async () => {
+    listUsers(who: AdminCredentials, req: ListUsersRequest): Promise<UserPage> {
+      return audited("admin_list_users", who, undefined, async () => {
         if (!Number.isInteger(req.pageSize) || req.pageSize < 0) {
           throw validationError([{ field: "page_size", description: "must not be negative" }]);
         }
@@ -160,15 +170,15 @@ export function createAdminService(deps: AdminServiceDeps) {
       });
     },
 
-    getUser(caller: AdminCaller, userId: string): Promise<User> {
-      return audited("admin_get_user", caller, userId, async () => {
+    getUser(who: AdminCredentials, userId: string): Promise<User> {
+      return audited("admin_get_user", who, userId, async () => {
         return { result: found(await users.findById(userIdOf(userId))) };
       });
     },
 
     /** Deactivates the user and revokes every session of theirs in the same transaction. */
-    deactivateUser(caller: AdminCaller, userId: string): Promise<User> {
-      return audited("admin_deactivate_user", caller, userId, async () => {
+    deactivateUser(who: AdminCredentials, userId: string): Promise<User> {
+      return audited("admin_deactivate_user", who, userId, async (caller) => {
         const id = userIdOf(userId);
         refuseSelf(caller, id, "deactivate");
         const { user, revokedSessions } = found(await users.deactivate(id, clock.now()));
@@ -177,15 +187,15 @@ export function createAdminService(deps: AdminServiceDeps) {
     },
 
     /** Lets the user sign in again; the sessions ended by deactivation stay ended. */
-    reactivateUser(caller: AdminCaller, userId: string): Promise<User> {
-      return audited("admin_reactivate_user", caller, userId, async () => {
+    reactivateUser(who: AdminCredentials, userId: string): Promise<User> {
+      return audited("admin_reactivate_user", who, userId, async () => {
         return { result: found(await users.reactivate(userIdOf(userId), clock.now())) };
       });
     },
 
     /** Replaces the user's roles. Tokens carry the new ones from their next refresh; checks see them at once. */
-    setUserRoles(caller: AdminCaller, userId: string, roles: readonly string[]): Promise<User> {
-      return audited("admin_set_user_roles", caller, userId, async () => {
+    setUserRoles(who: AdminCredentials, userId: string, roles: readonly string[]): Promise<User> {
+      return audited("admin_set_user_roles", who, userId, async (caller) => {
         const id = userIdOf(userId);
         const violations: FieldViolation[] = [];
         const next = normalizeRoles(roles, violations);
@@ -201,19 +211,20 @@ export function createAdminService(deps: AdminServiceDeps) {
       });
     },
 
-    /** The user's open sessions, newest first. */
-    listUserSessions(caller: AdminCaller, userId: string): Promise<Session[]> {
-      return audited("admin_list_user_sessions", caller, userId, async () => {
+    /** The user's open sessions, newest first; `current` marks the asking token's own. */
+    listUserSessions(who: AdminCredentials, userId: string): Promise<AdminSessionView[]> {
+      return audited("admin_list_user_sessions", who, userId, async (caller) => {
         const id = userIdOf(userId);
         found(await users.findById(id));
         const open = await sessions.listOpenForUser(id, clock.now());
-        return { result: open, count: open.length };
+        const result = open.map((s) => ({ ...s, current: s.id === caller.sessionId }));
+        return { result, count: open.length };
       });
     },
 
     /** Ends every open session of the user; returns how many. */
-    revokeUserSessions(caller: AdminCaller, userId: string): Promise<number> {
-      return audited("admin_revoke_user_sessions", caller, userId, async () => {
+    revokeUserSessions(who: AdminCredentials, userId: string): Promise<number> {
+      return audited("admin_revoke_user_sessions", who, userId, async () => {
         const id = userIdOf(userId);
         found(await users.findById(id));
         const count = await sessions.revokeOpenForUser(id, clock.now());
@@ -222,8 +233,8 @@ export function createAdminService(deps: AdminServiceDeps) {
     },
 
     /** Turns the user's second factor off (a lost device); the user as it is afterwards. */
-    resetUserMfa(caller: AdminCaller, userId: string): Promise<User> {
-      return audited("admin_reset_user_mfa", caller, userId, async () => {
+    resetUserMfa(who: AdminCredentials, userId: string): Promise<User> {
+      return audited("admin_reset_user_mfa", who, userId, async () => {
         const id = userIdOf(userId);
         found(await users.findById(id));
         await deps.secondFactor?.resetUserMfa(id);
@@ -232,8 +243,8 @@ export function createAdminService(deps: AdminServiceDeps) {
     },
 
     /** Deletes the user and everything of theirs; their tokens stop working at once. */
-    deleteUser(caller: AdminCaller, userId: string): Promise<void> {
-      return audited("admin_delete_user", caller, userId, async () => {
+    deleteUser(who: AdminCredentials, userId: string): Promise<void> {
+      return audited("admin_delete_user", who, userId, async (caller) => {
         const id = userIdOf(userId);
         refuseSelf(caller, id, "delete");
         if (!(await users.delete(id))) throw notFound("user");

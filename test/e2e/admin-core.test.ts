@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AdminCaller, AdminService } from "../../src/domain/admin-service.js";
+import type { AdminCredentials, AdminService } from "../../src/domain/admin-service.js";
 import { createPageTokens } from "../../src/domain/page-tokens.js";
 import type { TokenChecks } from "../../src/domain/token-checks.js";
 import { type AuthClient, authClient, connectTransport } from "../helpers/clients.js";
@@ -30,6 +30,13 @@ const coreOf = (server: TestServer): Core => ({
   checks: server.app.services.tokenChecks,
 });
 
+/** An admin call's credentials as the handlers build them from a request. */
+const asWho = (accessToken: string | null): AdminCredentials => ({
+  accessToken,
+  clientAddress: "127.0.0.1",
+  userAgent: "admin-core test",
+});
+
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
 /** Awaits a domain call that must fail and returns its reason. */
@@ -52,7 +59,7 @@ await describeEachDatabase(describe, "admin core", (kind) => {
   let core: Core;
   const clock = testClock();
   /** The first admin, made the way an operator makes one (the role-change domain of `npm run admin`). */
-  let root: { id: string; token: string; caller: AdminCaller };
+  let root: { id: string; token: string; who: AdminCredentials };
 
   /** Registers a user over the network; returns its id and tokens. */
   async function signUp(prefix = "u", over: Partial<ReturnType<typeof uniqueUser>> = {}) {
@@ -75,7 +82,7 @@ await describeEachDatabase(describe, "admin core", (kind) => {
     await store.grantRole(u.email, "admin");
     const login = await client.login({ emailOrUsername: u.username, password: u.password });
     const token = login.tokens?.accessToken ?? "";
-    return { ...u, token, caller: await core.admin.authenticate(token) };
+    return { ...u, token, who: asWho(token) };
   }
 
   beforeAll(async () => {
@@ -93,30 +100,30 @@ await describeEachDatabase(describe, "admin core", (kind) => {
   describe("who may act", () => {
     it("when a user without the admin role calls, then FORBIDDEN, and the refusal is audited", async () => {
       const u = await signUp();
-      expect(await reasonOf(core.admin.authenticate(u.token))).toBe("FORBIDDEN");
+      expect(await reasonOf(core.admin.getUser(asWho(u.token), root.id))).toBe("FORBIDDEN");
       expect(auditLines(server)).toContainEqual(
         expect.objectContaining({ event: "admin_denied", outcome: "failure", reason: "FORBIDDEN", actor: u.id }),
       );
     });
 
     it("when no token or a bad token comes, then INVALID_TOKEN, not FORBIDDEN", async () => {
-      expect(await reasonOf(core.admin.authenticate(null))).toBe("INVALID_TOKEN");
-      expect(await reasonOf(core.admin.authenticate("not-a-jwt"))).toBe("INVALID_TOKEN");
+      expect(await reasonOf(core.admin.getUser(asWho(null), root.id))).toBe("INVALID_TOKEN");
+      expect(await reasonOf(core.admin.getUser(asWho("not-a-jwt"), root.id))).toBe("INVALID_TOKEN");
     });
 
     it("when the admin role was removed a second ago, then the admin is refused although the token still carries it", async () => {
       const a = await newAdmin();
       expect(decodeJwt(a.token).roles).toEqual(["admin"]);
-      expect((await core.admin.authenticate(a.token)).userId).toBe(a.id);
-      await core.admin.setUserRoles(root.caller, a.id, []);
-      expect(await reasonOf(core.admin.authenticate(a.token))).toBe("FORBIDDEN");
+      expect((await core.admin.getUser(asWho(a.token), root.id)).id).toBe(root.id);
+      await core.admin.setUserRoles(root.who, a.id, []);
+      expect(await reasonOf(core.admin.getUser(asWho(a.token), root.id))).toBe("FORBIDDEN");
       expect(decodeJwt(a.token).roles).toEqual(["admin"]);
     });
 
     it("when an admin was deactivated, then their token is refused as GetCurrentUser refuses it (USER_INACTIVE)", async () => {
       const a = await newAdmin();
-      await core.admin.deactivateUser(root.caller, a.id);
-      expect(await reasonOf(core.admin.authenticate(a.token))).toBe("USER_INACTIVE");
+      await core.admin.deactivateUser(root.who, a.id);
+      expect(await reasonOf(core.admin.getUser(asWho(a.token), root.id))).toBe("USER_INACTIVE");
     });
   });
 
@@ -124,7 +131,7 @@ await describeEachDatabase(describe, "admin core", (kind) => {
     it("when roles change, then the next refresh's token carries them, with amr pwd", async () => {
       const u = await signUp();
       expect(decodeJwt(u.token)).toMatchObject({ roles: [], amr: ["pwd"] });
-      await core.admin.setUserRoles(root.caller, u.id, ["support", "billing.read"]);
+      await core.admin.setUserRoles(root.who, u.id, ["support", "billing.read"]);
       expect(decodeJwt(u.token).roles).toEqual([]);
       const refreshed = await client.refresh({ refreshToken: u.refreshToken });
       expect(decodeJwt(refreshed.tokens?.accessToken ?? "")).toMatchObject({
@@ -141,9 +148,9 @@ await describeEachDatabase(describe, "admin core", (kind) => {
       const second = await client.login({ emailOrUsername: u.email, password: u.password });
       const tokens = [u.token, second.tokens?.accessToken ?? ""];
       for (const t of tokens) expect((await core.checks.introspect(t)).active).toBe(true);
-      expect(await core.admin.listUserSessions(root.caller, u.id)).toHaveLength(2);
+      expect(await core.admin.listUserSessions(root.who, u.id)).toHaveLength(2);
 
-      const user = await core.admin.deactivateUser(root.caller, u.id);
+      const user = await core.admin.deactivateUser(root.who, u.id);
       expect(user.isActive).toBe(false);
 
       for (const t of tokens) {
@@ -152,7 +159,7 @@ await describeEachDatabase(describe, "admin core", (kind) => {
         const failure = await connectFailure(client.getCurrentUser({}, bearer(t)));
         expect(failure.reason).toBe("USER_INACTIVE");
       }
-      expect(await core.admin.listUserSessions(root.caller, u.id)).toEqual([]);
+      expect(await core.admin.listUserSessions(root.who, u.id)).toEqual([]);
       const refresh = await connectFailure(client.refresh({ refreshToken: u.refreshToken }));
       expect(refresh.reason).toBe("USER_INACTIVE");
       expect(auditLines(server)).toContainEqual(
@@ -185,8 +192,8 @@ await describeEachDatabase(describe, "admin core", (kind) => {
         );
       }
       try {
-        await expect(core.admin.deactivateUser(root.caller, u.id)).rejects.toThrow();
-        expect((await core.admin.getUser(root.caller, u.id)).isActive).toBe(true);
+        await expect(core.admin.deactivateUser(root.who, u.id)).rejects.toThrow();
+        expect((await core.admin.getUser(root.who, u.id)).isActive).toBe(true);
         expect((await core.checks.introspect(u.token)).active).toBe(true);
       } finally {
         await run(kind === "postgresql" ? "drop trigger refuse_revoke on sessions" : "drop trigger refuse_revoke");
@@ -195,8 +202,8 @@ await describeEachDatabase(describe, "admin core", (kind) => {
 
     it("when a deactivated user is reactivated, then they can sign in again but the ended sessions stay ended", async () => {
       const u = await signUp();
-      await core.admin.deactivateUser(root.caller, u.id);
-      const user = await core.admin.reactivateUser(root.caller, u.id);
+      await core.admin.deactivateUser(root.who, u.id);
+      const user = await core.admin.reactivateUser(root.who, u.id);
       expect(user.isActive).toBe(true);
       expect(await core.checks.introspect(u.token)).toEqual({ active: false });
       const login = await client.login({ emailOrUsername: u.username, password: u.password });
@@ -204,41 +211,41 @@ await describeEachDatabase(describe, "admin core", (kind) => {
     });
 
     it("when an admin tries to deactivate or delete themself, then FAILED_PRECONDITION and nothing changes", async () => {
-      expect(await reasonOf(core.admin.deactivateUser(root.caller, root.id))).toBe("FAILED_PRECONDITION");
-      expect(await reasonOf(core.admin.deleteUser(root.caller, root.id))).toBe("FAILED_PRECONDITION");
-      expect((await core.admin.getUser(root.caller, root.id)).isActive).toBe(true);
+      expect(await reasonOf(core.admin.deactivateUser(root.who, root.id))).toBe("FAILED_PRECONDITION");
+      expect(await reasonOf(core.admin.deleteUser(root.who, root.id))).toBe("FAILED_PRECONDITION");
+      expect((await core.admin.getUser(root.who, root.id)).isActive).toBe(true);
     });
   });
 
   describe("roles", () => {
     it("when an admin would remove admin from themself, then FAILED_PRECONDITION; keeping it while adding others is fine", async () => {
       const a = await newAdmin();
-      expect(await reasonOf(core.admin.setUserRoles(a.caller, a.id, []))).toBe("FAILED_PRECONDITION");
-      expect(await reasonOf(core.admin.setUserRoles(a.caller, a.id, ["ops"]))).toBe("FAILED_PRECONDITION");
-      expect((await core.admin.getUser(a.caller, a.id)).roles).toEqual(["admin"]);
-      const user = await core.admin.setUserRoles(a.caller, a.id, ["ops", "admin", "ops"]);
+      expect(await reasonOf(core.admin.setUserRoles(a.who, a.id, []))).toBe("FAILED_PRECONDITION");
+      expect(await reasonOf(core.admin.setUserRoles(a.who, a.id, ["ops"]))).toBe("FAILED_PRECONDITION");
+      expect((await core.admin.getUser(a.who, a.id)).roles).toEqual(["admin"]);
+      const user = await core.admin.setUserRoles(a.who, a.id, ["ops", "admin", "ops"]);
       expect(user.roles).toEqual(["admin", "ops"]);
       // Another admin may demote them.
-      expect((await core.admin.setUserRoles(root.caller, a.id, [])).roles).toEqual([]);
+      expect((await core.admin.setUserRoles(root.who, a.id, [])).roles).toEqual([]);
     });
 
     it("when role names break the rules, then VALIDATION_ERROR naming each bad entry, and nothing changes", async () => {
       const u = await signUp();
-      await core.admin.setUserRoles(root.caller, u.id, ["keep"]);
+      await core.admin.setUserRoles(root.who, u.id, ["keep"]);
       const error = await core.admin
-        .setUserRoles(root.caller, u.id, ["ok", "Admin", "", "9lives", "a b", "x".repeat(65), "a%"])
+        .setUserRoles(root.who, u.id, ["ok", "Admin", "", "9lives", "a b", "x".repeat(65), "a%"])
         .catch((e: unknown) => e);
       expect(error).toMatchObject({ reason: "VALIDATION_ERROR" });
       const fields = (error as { violations: Array<{ field: string }> }).violations.map((v) => v.field);
       expect(fields).toEqual(["roles[1]", "roles[2]", "roles[3]", "roles[4]", "roles[5]", "roles[6]"]);
-      expect((await core.admin.getUser(root.caller, u.id)).roles).toEqual(["keep"]);
+      expect((await core.admin.getUser(root.who, u.id)).roles).toEqual(["keep"]);
       const tooMany = Array.from({ length: 33 }, (_, i) => `r${i}`);
-      expect(await reasonOf(core.admin.setUserRoles(root.caller, u.id, tooMany))).toBe("VALIDATION_ERROR");
+      expect(await reasonOf(core.admin.setUserRoles(root.who, u.id, tooMany))).toBe("VALIDATION_ERROR");
     });
 
     it("when roles are set, then the token checks read them fresh while the token keeps its own", async () => {
       const u = await signUp();
-      await core.admin.setUserRoles(root.caller, u.id, ["reader"]);
+      await core.admin.setUserRoles(root.who, u.id, ["reader"]);
       const seen = await core.checks.introspect(u.token);
       expect(seen).toMatchObject({ active: true, roles: ["reader"], amr: ["pwd"] });
       expect(await core.checks.authorize(u.token)).toEqual({
@@ -256,18 +263,18 @@ await describeEachDatabase(describe, "admin core", (kind) => {
     it("when a user id is unknown or not a UUID, then NOT_FOUND from every action, audited with admin and target", async () => {
       for (const id of [randomUUID(), "not-a-uuid", "", "'; drop table users; --"]) {
         const calls = [
-          () => core.admin.getUser(root.caller, id),
-          () => core.admin.deactivateUser(root.caller, id),
-          () => core.admin.reactivateUser(root.caller, id),
-          () => core.admin.setUserRoles(root.caller, id, ["x"]),
-          () => core.admin.listUserSessions(root.caller, id),
-          () => core.admin.revokeUserSessions(root.caller, id),
-          () => core.admin.deleteUser(root.caller, id),
+          () => core.admin.getUser(root.who, id),
+          () => core.admin.deactivateUser(root.who, id),
+          () => core.admin.reactivateUser(root.who, id),
+          () => core.admin.setUserRoles(root.who, id, ["x"]),
+          () => core.admin.listUserSessions(root.who, id),
+          () => core.admin.revokeUserSessions(root.who, id),
+          () => core.admin.deleteUser(root.who, id),
         ];
         for (const call of calls) expect(await reasonOf(call())).toBe("NOT_FOUND");
       }
       const unknown = randomUUID();
-      await reasonOf(core.admin.getUser(root.caller, unknown));
+      await reasonOf(core.admin.getUser(root.who, unknown));
       expect(auditLines(server)).toContainEqual(
         expect.objectContaining({
           event: "admin_get_user",
@@ -284,21 +291,21 @@ await describeEachDatabase(describe, "admin core", (kind) => {
     it("when an admin revokes a user's sessions, then the count comes back and the tokens are inactive at once", async () => {
       const u = await signUp();
       await client.login({ emailOrUsername: u.username, password: u.password });
-      const sessions = await core.admin.listUserSessions(root.caller, u.id);
+      const sessions = await core.admin.listUserSessions(root.who, u.id);
       expect(sessions).toHaveLength(2);
       expect(+(sessions[0]?.createdAt ?? 0)).toBeGreaterThanOrEqual(+(sessions[1]?.createdAt ?? 0));
-      expect(await core.admin.revokeUserSessions(root.caller, u.id)).toBe(2);
+      expect(await core.admin.revokeUserSessions(root.who, u.id)).toBe(2);
       expect(await core.checks.introspect(u.token)).toEqual({ active: false });
       expect(await core.checks.authorize(u.token)).toEqual({ allowed: false, kind: "invalid_token" });
       expect((await connectFailure(client.getCurrentUser({}, bearer(u.token)))).reason).toBe("TOKEN_REVOKED");
-      expect(await core.admin.revokeUserSessions(root.caller, u.id)).toBe(0);
-      expect((await core.admin.getUser(root.caller, u.id)).isActive).toBe(true);
+      expect(await core.admin.revokeUserSessions(root.who, u.id)).toBe(0);
+      expect((await core.admin.getUser(root.who, u.id)).isActive).toBe(true);
     });
 
     it("when an admin deletes a user, then the user and their sessions are gone and their tokens stop working at once", async () => {
       const u = await signUp();
-      await core.admin.deleteUser(root.caller, u.id);
-      expect(await reasonOf(core.admin.getUser(root.caller, u.id))).toBe("NOT_FOUND");
+      await core.admin.deleteUser(root.who, u.id);
+      expect(await reasonOf(core.admin.getUser(root.who, u.id))).toBe("NOT_FOUND");
       expect(await core.checks.introspect(u.token)).toEqual({ active: false });
       expect(await core.checks.authorize(u.token)).toEqual({ allowed: false, kind: "invalid_token" });
       expect((await connectFailure(client.getCurrentUser({}, bearer(u.token)))).code).toBe(Code.Unauthenticated);
@@ -309,7 +316,7 @@ await describeEachDatabase(describe, "admin core", (kind) => {
         [u.id],
       );
       expect(Number(left[0]?.n)).toBe(0);
-      expect(await reasonOf(core.admin.deleteUser(root.caller, u.id))).toBe("NOT_FOUND");
+      expect(await reasonOf(core.admin.deleteUser(root.who, u.id))).toBe("NOT_FOUND");
     });
   });
 
@@ -382,7 +389,7 @@ await describeEachDatabase(describe, "admin core", (kind) => {
       let pageToken = "";
       let pages = 0;
       do {
-        const page = await core.admin.listUsers(root.caller, { pageSize, pageToken, query });
+        const page = await core.admin.listUsers(root.who, { pageSize, pageToken, query });
         expect(page.users.length).toBeLessThanOrEqual(pageSize);
         seen.push(...page.users);
         pageToken = page.nextPageToken;
@@ -431,19 +438,17 @@ await describeEachDatabase(describe, "admin core", (kind) => {
     it("when page_size is 0 or over 200, then 50 or 200 users come back; a negative one is VALIDATION_ERROR", async () => {
       const tag = `ps${randomUUID().slice(0, 6)}`;
       await insertUsers(tag, 205);
-      expect((await core.admin.listUsers(root.caller, { pageSize: 0, pageToken: "", query: tag })).users).toHaveLength(
-        50,
-      );
-      const big = await core.admin.listUsers(root.caller, { pageSize: 1000, pageToken: "", query: tag });
+      expect((await core.admin.listUsers(root.who, { pageSize: 0, pageToken: "", query: tag })).users).toHaveLength(50);
+      const big = await core.admin.listUsers(root.who, { pageSize: 1000, pageToken: "", query: tag });
       expect(big.users).toHaveLength(200);
-      const rest = await core.admin.listUsers(root.caller, {
+      const rest = await core.admin.listUsers(root.who, {
         pageSize: 1000,
         pageToken: big.nextPageToken,
         query: tag,
       });
       expect(rest.users).toHaveLength(5);
       expect(rest.nextPageToken).toBe("");
-      expect(await reasonOf(core.admin.listUsers(root.caller, { pageSize: -1, pageToken: "", query: "" }))).toBe(
+      expect(await reasonOf(core.admin.listUsers(root.who, { pageSize: -1, pageToken: "", query: "" }))).toBe(
         "VALIDATION_ERROR",
       );
     });
@@ -451,7 +456,7 @@ await describeEachDatabase(describe, "admin core", (kind) => {
     it("when a page token is tampered with, forged or reused with another query, then VALIDATION_ERROR", async () => {
       const tag = `pt${randomUUID().slice(0, 6)}`;
       await insertUsers(tag, 5);
-      const { nextPageToken } = await core.admin.listUsers(root.caller, { pageSize: 2, pageToken: "", query: tag });
+      const { nextPageToken } = await core.admin.listUsers(root.who, { pageSize: 2, pageToken: "", query: tag });
       expect(nextPageToken).not.toBe("");
       const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === "A" ? "B" : "A") + s.slice(i + 1);
       const bad = [
@@ -464,14 +469,14 @@ await describeEachDatabase(describe, "admin core", (kind) => {
         createPageTokens(new Uint8Array(32).fill(7)).seal({ createdAt: new Date(0), id: randomUUID() }, tag),
       ];
       for (const pageToken of bad) {
-        expect(await reasonOf(core.admin.listUsers(root.caller, { pageSize: 2, pageToken, query: tag }))).toBe(
+        expect(await reasonOf(core.admin.listUsers(root.who, { pageSize: 2, pageToken, query: tag }))).toBe(
           "VALIDATION_ERROR",
         );
       }
-      const otherQuery = core.admin.listUsers(root.caller, { pageSize: 2, pageToken: nextPageToken, query: "x" });
+      const otherQuery = core.admin.listUsers(root.who, { pageSize: 2, pageToken: nextPageToken, query: "x" });
       expect(await reasonOf(otherQuery)).toBe("VALIDATION_ERROR");
       // The genuine one still works, also with the query in another case (queries are case-insensitive).
-      const next = await core.admin.listUsers(root.caller, {
+      const next = await core.admin.listUsers(root.who, {
         pageSize: 2,
         pageToken: nextPageToken,
         query: tag.toUpperCase(),
@@ -502,7 +507,7 @@ await describeEachDatabase(describe, "admin core", (kind) => {
     });
 
     it("when an admin lists users, then the listing is audited, naming the admin", async () => {
-      await core.admin.listUsers(root.caller, { pageSize: 1, pageToken: "", query: "" });
+      await core.admin.listUsers(root.who, { pageSize: 1, pageToken: "", query: "" });
       expect(auditLines(server)).toContainEqual(
         expect.objectContaining({ event: "admin_list_users", outcome: "success", actor: root.id }),
       );
@@ -535,7 +540,7 @@ await describeEachDatabase(describe, "two replicas on one database", (kind) => {
       emailOrUsername: rootUser.username,
       password: rootUser.password,
     });
-    const caller = await coreA.admin.authenticate(rootLogin.tokens?.accessToken ?? "");
+    const who = asWho(rootLogin.tokens?.accessToken ?? "");
 
     const u = uniqueUser();
     const clientB = authClient(connectTransport(b.baseUrl));
@@ -545,7 +550,7 @@ await describeEachDatabase(describe, "two replicas on one database", (kind) => {
     expect((await coreB.checks.introspect(token)).active).toBe(true);
     expect((await clientB.getCurrentUser({}, bearer(token))).user?.id).toBe(reg.user?.id);
 
-    await coreA.admin.deactivateUser(caller, reg.user?.id ?? "");
+    await coreA.admin.deactivateUser(who, reg.user?.id ?? "");
 
     expect(await coreB.checks.introspect(token)).toEqual({ active: false });
     expect(await coreB.checks.authorize(token)).toEqual({ allowed: false, kind: "inactive_user" });
