@@ -2,6 +2,9 @@
 # warden: gRPC, gRPC-Web, Connect and REST on one port (8080).
 #   docker build -t warden .
 #   docker run -p 8080:8080 -e JWT_PRIVATE_KEY="$(cat key.pem)" -e DATABASE_URL=sqlite:/data/warden.sqlite -v warden-data:/data warden
+# The admin command (roles; the first admin) is in the image too, run with the service's environment:
+#   docker exec <container> node dist/src/cli/admin.js grant-role alice@example.com admin
+#   docker run --rm --env-file warden.env -v warden-data:/data warden node dist/src/cli/admin.js list-roles alice
 # scripts/check-container-steps.sh runs these same steps without Docker (CI has no engine).
 
 # --- build: all dependencies, TypeScript → dist/ ---------------------------

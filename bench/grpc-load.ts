@@ -11,12 +11,20 @@ import { quantile, sleep } from "./stats.js";
  * flight), and the health prober used while a login flood runs.
  */
 
-const PROTOS = loadSync(["bench/v1/echo.proto", "auth/v1/auth.proto", "grpc/health/v1/health.proto"], {
-  includeDirs: [join(ROOT, "proto")],
-  longs: String,
-  enums: String,
-  defaults: true,
-});
+const PROTOS = loadSync(
+  [
+    "bench/v1/echo.proto",
+    "auth/v1/auth.proto",
+    "grpc/health/v1/health.proto",
+    "envoy/service/auth/v3/external_auth.proto",
+  ],
+  {
+    includeDirs: [join(ROOT, "proto")],
+    longs: String,
+    enums: String,
+    defaults: true,
+  },
+);
 
 function method(service: string, name: string): MethodDefinition<object, object> {
   const def = PROTOS[service];
@@ -27,6 +35,7 @@ function method(service: string, name: string): MethodDefinition<object, object>
 
 export const ECHO = method("bench.v1.EchoService", "Echo");
 export const GET_CURRENT_USER = method("auth.v1.AuthService", "GetCurrentUser");
+export const ENVOY_CHECK = method("envoy.service.auth.v3.Authorization", "Check");
 const HEALTH_CHECK = method("grpc.health.v1.Health", "Check");
 
 export function grpcClient(port: number): grpc.Client {

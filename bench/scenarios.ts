@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { bcryptCeiling } from "./ceiling.js";
-import { ECHO, GET_CURRENT_USER, probeHealth, runGrpcLoad } from "./grpc-load.js";
+import { ECHO, ENVOY_CHECK, GET_CURRENT_USER, probeHealth, runGrpcLoad } from "./grpc-load.js";
 import { connectCall, runHttpLoad } from "./http-load.js";
 import type { Measurement } from "./measurement.js";
 import { healthKind } from "./probe.js";
@@ -28,6 +28,9 @@ export const ROWS = {
   "refresh-postgresql": { scenario: "Refresh, PostgreSQL ÷ Echo (Connect JSON)", goal: { ratioAtLeast: 0.25 } },
   "echo-grpc": { scenario: "Echo, gRPC/h2c (baseline)", goal: undefined },
   "current-user-grpc": { scenario: "GetCurrentUser, SQLite ÷ Echo (gRPC/h2c)", goal: { ratioAtLeast: 0.5 } },
+  // The token checks other services call: the same one read as GetCurrentUser, so the same goal.
+  "introspect-connect": { scenario: "IntrospectToken, SQLite ÷ Echo (Connect JSON)", goal: { ratioAtLeast: 0.5 } },
+  "envoy-check-grpc": { scenario: "Envoy Check, SQLite ÷ Echo (gRPC/h2c)", goal: { ratioAtLeast: 0.5 } },
 } as const;
 export type RowId = keyof typeof ROWS;
 
@@ -148,8 +151,18 @@ export async function cheapRows(port: number, s: ScenarioSettings, db: "sqlite" 
     return m;
   };
 
+  const introspect = (durationS: number) =>
+    runHttpLoad({
+      port,
+      durationS,
+      connections,
+      path: "/auth.v1.TokenService/IntrospectToken",
+      body: { token: access },
+    });
+
   const rows: RowSample[] = [];
-  const [e, u, r] = await interleaved([echo, currentUser, refresh], s.durationS, SLICES);
+  const loads = db === "postgresql" ? [echo, currentUser, refresh] : [echo, currentUser, refresh, introspect];
+  const [e, u, r, i] = await interleaved(loads, s.durationS, SLICES);
   if (e && u && r && db === "postgresql") {
     rows.push(
       { id: "current-user-postgresql", measurement: u, ceiling: e },
@@ -161,6 +174,7 @@ export async function cheapRows(port: number, s: ScenarioSettings, db: "sqlite" 
     rows.push({ id: "echo-connect", measurement: e });
     rows.push({ id: "current-user-connect", measurement: u, ceiling: e });
     rows.push({ id: "refresh-sqlite", measurement: r, ceiling: e });
+    if (i) rows.push({ id: "introspect-connect", measurement: i, ceiling: e });
   }
   const grpcEcho = (durationS: number) =>
     runGrpcLoad({ port, durationS, concurrency: connections, method: ECHO, request: { message: "hello" } });
@@ -173,9 +187,19 @@ export async function cheapRows(port: number, s: ScenarioSettings, db: "sqlite" 
       request: {},
       metadata: { authorization: `Bearer ${access}` },
     });
-  const [ge, gu] = await interleaved([grpcEcho, grpcUser], s.durationS, SLICES);
+  // Envoy's Check as Envoy sends it: the request's headers in attributes.request.http.
+  const envoyCheck = (durationS: number) =>
+    runGrpcLoad({
+      port,
+      durationS,
+      concurrency: connections,
+      method: ENVOY_CHECK,
+      request: { attributes: { request: { http: { headers: { authorization: `Bearer ${access}` } } } } },
+    });
+  const [ge, gu, gc] = await interleaved([grpcEcho, grpcUser, envoyCheck], s.durationS, SLICES);
   if (ge && gu)
     rows.push({ id: "echo-grpc", measurement: ge }, { id: "current-user-grpc", measurement: gu, ceiling: ge });
+  if (ge && gc) rows.push({ id: "envoy-check-grpc", measurement: gc, ceiling: ge });
   return rows;
 }
 

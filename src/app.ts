@@ -11,10 +11,13 @@ import { type PurgeJob, startSessionPurge } from "./db/session-purge.js";
 import { createSessionRepository } from "./db/session-repository.js";
 import { createSql } from "./db/sql.js";
 import { createUserRepository } from "./db/user-repository.js";
+import { createAdminService } from "./domain/admin-service.js";
 import { createAuthService } from "./domain/auth-service.js";
 import { combineEvents } from "./domain/events.js";
+import { createPageTokens } from "./domain/page-tokens.js";
 import { type Clock, systemClock } from "./domain/ports.js";
 import { createSuccessorSeal } from "./domain/refresh-tokens.js";
+import { createTokenChecks } from "./domain/token-checks.js";
 import { createHealthMonitor } from "./health/health-monitor.js";
 import { createWatchLimiter } from "./health/watch-limiter.js";
 import { type Closers, createClosers } from "./lifecycle.js";
@@ -30,10 +33,12 @@ import { createRoutes, type Services } from "./routes.js";
 import { makePrivateDir, restrictFiles } from "./storage/private-files.js";
 import { createAccessTokens } from "./tokens/access-tokens.js";
 import { loadKeyRing } from "./tokens/keys.js";
+import { derivePageTokenKey } from "./tokens/page-token-key.js";
 import { createTracing } from "./tracing/tracing.js";
 import { registerBenchEcho } from "./transport/bench-echo.js";
 import { trustedPeerCheck } from "./transport/client-address.js";
 import { createFront } from "./transport/front.js";
+import { createForwardAuthRoute } from "./transport/http/forward-auth-route.js";
 import { createHealthRoute } from "./transport/http/health-route.js";
 import { createJwksRoute } from "./transport/http/jwks-route.js";
 import { createMetricsRoute } from "./transport/http/metrics-route.js";
@@ -161,18 +166,26 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   const auditLog = createAuditLog(logger);
 
   const sql = createSql(orm, config.database.kind);
+  const users = guarded(createUserRepository(sql), dbGuard, "users");
+  const sessions = guarded(createSessionRepository(sql), dbGuard, "sessions");
+  const accessTokens = createAccessTokens(
+    keys,
+    { issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTtlSeconds },
+    clock,
+  );
+  const events = combineEvents(auditLog, metrics.events);
+  // Introspection, Envoy Check, /forward-auth and AdminService's caller check:
+  // one read of session, user and roles per call, so every replica sees a
+  // logout, revocation or deactivation at its next call.
+  const tokenChecks = createTokenChecks({ accessTokens, sessions, clock });
   const services: Services = {
     auth: createAuthService({
-      users: guarded(createUserRepository(sql), dbGuard, "users"),
-      sessions: guarded(createSessionRepository(sql), dbGuard, "sessions"),
+      users,
+      sessions,
       passwords,
-      accessTokens: createAccessTokens(
-        keys,
-        { issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTtlSeconds },
-        clock,
-      ),
+      accessTokens,
       clock,
-      events: combineEvents(auditLog, metrics.events),
+      events,
       dummyHash,
       // Every replica holds the signing key, the database never does: the seal needs both it and the old token.
       successorSeal: createSuccessorSeal(keys.signing.privateKey.export({ format: "der", type: "pkcs8" })),
@@ -188,6 +201,15 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
         refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
         accessTtlSeconds: config.jwt.accessTtlSeconds,
       },
+    }),
+    tokenChecks,
+    admin: createAdminService({
+      users,
+      sessions,
+      tokens: tokenChecks,
+      pageTokens: createPageTokens(derivePageTokenKey(keys)),
+      clock,
+      events,
     }),
   };
   let purge: PurgeJob | undefined;
@@ -214,6 +236,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
       createHealthRoute(health),
       // With METRICS_PORT set, metrics are served there only.
       ...(config.http.metricsPort === undefined ? [createMetricsRoute(metrics.registry)] : []),
+      createForwardAuthRoute(services.tokenChecks),
     ],
     http: config.http,
     logger,

@@ -1,17 +1,27 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { AdminService as AdminServiceDesc } from "../gen/auth/v1/admin_pb.js";
 import { AuthService as AuthServiceDesc } from "../gen/auth/v1/auth_pb.js";
+import { TokenService as TokenServiceDesc } from "../gen/auth/v1/token_pb.js";
+import { Authorization as EnvoyAuthorizationDesc } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import type { AdminService } from "./domain/admin-service.js";
 import type { AuthService } from "./domain/auth-service.js";
+import type { TokenChecks } from "./domain/token-checks.js";
 import type { HealthMonitor } from "./health/health-monitor.js";
 import type { WatchLimiter } from "./health/watch-limiter.js";
 import { registerReflection } from "./reflection/reflection-service.js";
+import { createAdminHandlers } from "./transport/admin-handlers.js";
 import { createAuthHandlers } from "./transport/auth-handlers.js";
+import { createEnvoyAuthzHandlers } from "./transport/envoy-authz.js";
 import { createHealthHandlers } from "./transport/health-handlers.js";
+import { createTokenHandlers } from "./transport/token-handlers.js";
 
 /** The domain services the RPC handlers call. */
 export interface Services {
   readonly auth: AuthService;
+  readonly tokenChecks: TokenChecks;
+  readonly admin: AdminService;
 }
 
 /** One Connect service this server serves: its descriptor and its handlers. */
@@ -44,7 +54,12 @@ export function createRoutes(
   extra?: (router: ConnectRouter) => void,
   watchLimiter?: WatchLimiter,
 ): Routes {
-  const served: readonly ServedService[] = [serve(AuthServiceDesc, createAuthHandlers(services.auth))];
+  const served: readonly ServedService[] = [
+    serve(AuthServiceDesc, createAuthHandlers(services.auth)),
+    serve(AdminServiceDesc, createAdminHandlers(services.admin)),
+    serve(TokenServiceDesc, createTokenHandlers(services.tokenChecks)),
+    serve(EnvoyAuthorizationDesc, createEnvoyAuthzHandlers(services.tokenChecks)),
+  ];
   const descs = served.map((s) => s.desc);
   return {
     served: descs,

@@ -9,6 +9,8 @@ import { defineEntity, p } from "@mikro-orm/core";
 export const UserSchema = defineEntity({
   name: "User",
   tableName: "users",
+  // AdminService.ListUsers pages in this order (keyset paging, see user-repository.ts).
+  indexes: [{ name: "users_created_at_id_index", properties: ["createdAt", "id"] }],
   properties: {
     id: p
       .uuid()
@@ -27,6 +29,10 @@ export const UserSchema = defineEntity({
       .onCreate(() => new Date())
       .onUpdate(() => new Date()),
     lastLoginAt: p.datetime().nullable(),
+    // Role names, sorted, separated by single spaces ("" = none). A column and
+    // not a table: the token checks read it with the session and the user in
+    // the one query they make per call, with no join or aggregate.
+    roles: p.text().default(""),
   },
 });
 export class UserEntity extends UserSchema.class {}

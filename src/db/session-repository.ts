@@ -1,5 +1,7 @@
+import type { SessionAdministration } from "../domain/admin-ports.js";
 import type { NewSession, PurgeCounts, PurgeCutoffs, Rotation, SessionRepository } from "../domain/ports.js";
 import type { RefreshTokenRecord, Session } from "../domain/types.js";
+import { revokeOpenSessions } from "./session-revocation.js";
 import { prepare, type Row, type Sql } from "./sql.js";
 import { toUser, USER_COLUMNS } from "./user-repository.js";
 
@@ -63,7 +65,7 @@ const toToken = (sql: Sql, r: TokenRow, session: Session): Omit<RefreshTokenReco
   sessionRevokedAt: session.revokedAt,
 });
 
-export function createSessionRepository(sql: Sql): SessionRepository {
+export function createSessionRepository(sql: Sql): SessionRepository & SessionAdministration {
   const tokenWithSessionAndUser = prepare(["tokenHash"], (v) =>
     sql
       .db()
@@ -213,6 +215,24 @@ export function createSessionRepository(sql: Sql): SessionRepository {
         sessionsDeleted: Number(sessions.numDeletedRows),
       };
     },
+
+    // --- SessionAdministration (AdminService) ---
+
+    async listOpenForUser(userId: string, now: Date) {
+      const rows = await sql
+        .db()
+        .selectFrom("sessions")
+        .select(SESSION_FIELDS)
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .where("expires_at", ">", sql.toDb(now))
+        .orderBy("created_at", "desc")
+        .orderBy("id", "desc")
+        .execute();
+      return rows.map((r) => toSession(sql, r));
+    },
+
+    revokeOpenForUser: (userId: string, at: Date) => revokeOpenSessions(sql.db(), sql, userId, at),
   };
 }
 

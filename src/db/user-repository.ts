@@ -1,7 +1,9 @@
+import type { UserAdministration, UserListQuery } from "../domain/admin-ports.js";
 import { userAlreadyExists } from "../domain/errors.js";
 import type { NewUser, UserRepository } from "../domain/ports.js";
 import type { User } from "../domain/types.js";
 import { isUniqueViolation } from "./infra-errors.js";
+import { revokeOpenSessions } from "./session-revocation.js";
 import type { Row, Sql } from "./sql.js";
 
 /**
@@ -9,7 +11,16 @@ import type { Row, Sql } from "./sql.js";
  * returns a user (the session repository's joins too) selects USER_COLUMNS.
  */
 
-const USER_FIELDS = ["id", "email", "username", "is_active", "created_at", "updated_at", "last_login_at"] as const;
+const USER_FIELDS = [
+  "id",
+  "email",
+  "username",
+  "is_active",
+  "created_at",
+  "updated_at",
+  "last_login_at",
+  "roles",
+] as const;
 type UserRow = Row<"users", (typeof USER_FIELDS)[number]>;
 
 /** The user's columns under the alias `u`, for joins. */
@@ -24,10 +35,28 @@ export function toUser(sql: Sql, r: UserRow): User {
     createdAt: sql.date(r.created_at),
     updatedAt: sql.date(r.updated_at),
     lastLoginAt: sql.dateOrNull(r.last_login_at),
+    roles: decodeRoles(r.roles),
   };
 }
 
-export function createUserRepository(sql: Sql): UserRepository {
+/**
+ * users.roles holds the role names sorted and separated by single spaces
+ * ("" for none): role names contain no space (domain/roles.ts), and one text
+ * column comes with the user at no extra cost on every token check, with no
+ * join or per-dialect aggregate.
+ */
+const encodeRoles = (roles: readonly string[]): string => roles.join(" ");
+const decodeRoles = (value: string): string[] => (value.length > 0 ? value.split(" ") : []);
+
+/** How often a role change retries when another writer changed the roles between its read and its write. */
+const ROLE_CHANGE_ATTEMPTS = 10;
+
+export function createUserRepository(sql: Sql): UserRepository & UserAdministration {
+  async function findById(id: string): Promise<User | null> {
+    const row = await sql.db().selectFrom("users as u").select(USER_COLUMNS).where("u.id", "=", id).executeTakeFirst();
+    return row ? toUser(sql, row) : null;
+  }
+
   return {
     async create(user: NewUser) {
       try {
@@ -84,6 +113,97 @@ export function createUserRepository(sql: Sql): UserRepository {
         .set({ is_active: sql.flagToDb(active) })
         .where("id", "=", id)
         .execute();
+    },
+
+    // --- UserAdministration (AdminService and the admin command) ---
+
+    findById,
+
+    async list({ limit, after, prefix }: UserListQuery) {
+      let q = sql.db().selectFrom("users as u").select(USER_COLUMNS);
+      if (prefix !== null) {
+        // Both columns are stored lower-case, so a lower-case prefix matches
+        // case-insensitively. substr, not LIKE: no character of the query is
+        // a wildcard, with no escaping rules that differ between dialects.
+        const n = [...prefix].length;
+        q = q.where((eb) =>
+          eb.or([
+            eb(eb.fn("substr", ["u.email", eb.lit(1), eb.val(n)]), "=", prefix),
+            eb(eb.fn("substr", ["u.username_key", eb.lit(1), eb.val(n)]), "=", prefix),
+          ]),
+        );
+      }
+      if (after !== null) {
+        // Keyset: strictly after the last row of the previous page, in the
+        // index's order. A user created meanwhile sorts after every older one,
+        // so no user is skipped or seen twice.
+        const at = sql.toDb(after.createdAt);
+        q = q.where((eb) =>
+          eb.or([eb("u.created_at", ">", at), eb.and([eb("u.created_at", "=", at), eb("u.id", ">", after.id)])]),
+        );
+      }
+      const rows = await q.orderBy("u.created_at").orderBy("u.id").limit(limit).execute();
+      return rows.map((r) => toUser(sql, r));
+    },
+
+    async deactivate(id: string, at: Date) {
+      const revoked = await sql
+        .db()
+        .transaction()
+        .execute(async (trx) => {
+          const changed = await trx
+            .updateTable("users")
+            .set({ is_active: sql.flagToDb(false), updated_at: sql.toDb(at) })
+            .where("id", "=", id)
+            .executeTakeFirst();
+          if (changed.numUpdatedRows === 0n) return null;
+          return revokeOpenSessions(trx, sql, id, at);
+        });
+      if (revoked === null) return null;
+      const user = await findById(id);
+      return user ? { user, revokedSessions: revoked } : null;
+    },
+
+    async reactivate(id: string, at: Date) {
+      const row = await sql
+        .db()
+        .updateTable("users")
+        .set({ is_active: sql.flagToDb(true), updated_at: sql.toDb(at) })
+        .where("id", "=", id)
+        .returning(USER_FIELDS)
+        .executeTakeFirst();
+      return row ? toUser(sql, row) : null;
+    },
+
+    async changeRoles(id, change, at) {
+      // Compare-and-set on the column: the write applies only if the roles are
+      // still those the change was computed from; otherwise read and retry.
+      // Works across processes (the admin command beside the service) with no lock.
+      for (let attempt = 0; attempt < ROLE_CHANGE_ATTEMPTS; attempt++) {
+        const current = await findById(id);
+        if (!current) return null;
+        const before = encodeRoles(current.roles);
+        const next = encodeRoles(change(current.roles));
+        if (next === before) return { before: current.roles, user: current };
+        const row = await sql
+          .db()
+          .updateTable("users")
+          .set({ roles: next, updated_at: sql.toDb(at) })
+          .where("id", "=", id)
+          .where("roles", "=", before)
+          .returning(USER_FIELDS)
+          .executeTakeFirst();
+        if (row) return { before: current.roles, user: toUser(sql, row) };
+      }
+      throw new Error("the user's roles kept changing; try again");
+    },
+
+    async delete(id: string) {
+      // One statement, so one transaction: the foreign keys (on delete
+      // cascade, enforced in both dialects) remove the sessions and their
+      // refresh tokens with the user.
+      const r = await sql.db().deleteFrom("users").where("id", "=", id).executeTakeFirst();
+      return r.numDeletedRows > 0n;
     },
   };
 }

@@ -112,7 +112,12 @@ export function createAuthService(deps: AuthServiceDeps) {
       refreshTokenHash: hashRefreshToken(refreshToken),
       refreshExpiresAt,
     });
-    const access = await accessTokens.issue({ userId: user.id, sessionId: session.id });
+    const access = await accessTokens.issue({
+      userId: user.id,
+      sessionId: session.id,
+      roles: user.roles,
+      amr: PASSWORD_AMR,
+    });
     return pair(access.token, access.expiresAt, refreshToken, refreshExpiresAt, now);
   }
 
@@ -272,7 +277,14 @@ export function createAuthService(deps: AuthServiceDeps) {
 
       const next = newRefreshToken();
       const nextExpiresAt = minDate(new Date(+now + policy.refreshTtlSeconds * 1000), record.sessionExpiresAt);
-      const access = await accessTokens.issue({ userId: user.id, sessionId: record.sessionId });
+      // The user (and so the roles) was read with the token just now: a role
+      // change by an admin reaches the token here, at the next refresh.
+      const access = await accessTokens.issue({
+        userId: user.id,
+        sessionId: record.sessionId,
+        roles: user.roles,
+        amr: PASSWORD_AMR,
+      });
       const sealed: SealedPair = {
         accessToken: access.token,
         accessExpiresAt: +access.expiresAt,
@@ -367,6 +379,12 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
   };
 }
+
+/**
+ * RFC 8176 `amr` of a password sign-in. Until sessions record how they were
+ * authenticated (second factor), every session is a password session.
+ */
+const PASSWORD_AMR: readonly string[] = ["pwd"];
 
 const minDate = (a: Date, b: Date) => (+a <= +b ? a : b);
 

@@ -3,7 +3,29 @@
  * (src/audit/audit-log.ts, which the logger stamps with the request id) and
  * the metrics. Never carries secrets.
  */
-export type AuthEventName = "register" | "login" | "refresh" | "refresh_reuse_detected" | "logout" | "rate_limited";
+export type AuthEventName =
+  | "register"
+  | "login"
+  | "refresh"
+  | "refresh_reuse_detected"
+  | "logout"
+  | "rate_limited"
+  | AdminEventName;
+
+/** One per AdminService action (reads included: who looked at whom is audited too), and refusals. */
+export type AdminEventName =
+  | "admin_denied"
+  | "admin_list_users"
+  | "admin_get_user"
+  | "admin_deactivate_user"
+  | "admin_reactivate_user"
+  | "admin_set_user_roles"
+  | "admin_list_user_sessions"
+  | "admin_revoke_user_sessions"
+  | "admin_reset_user_mfa"
+  | "admin_delete_user"
+  | "role_granted"
+  | "role_revoked";
 
 export interface AuthEvent {
   readonly event: AuthEventName;
@@ -14,6 +36,14 @@ export interface AuthEvent {
   readonly reason?: string;
   /** Where the call came from (RequestMeta.clientAddress). */
   readonly clientAddress?: string;
+  /** Who did it, for admin actions: the admin's user id, or `cli:<os user>` for the admin command. */
+  readonly actor?: string;
+  /** The user an admin action was aimed at. */
+  readonly targetUserId?: string;
+  /** Role names (not secret): the roles a user was given. */
+  readonly roles?: readonly string[];
+  /** How many things the action affected (sessions revoked). */
+  readonly count?: number;
 }
 
 export interface AuthEvents {

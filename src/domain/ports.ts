@@ -89,8 +89,17 @@ export interface IssuedAccessToken {
   readonly expiresAt: Date;
 }
 
+export interface AccessTokenSubject {
+  readonly userId: string;
+  readonly sessionId: string;
+  /** The user's roles now; the token carries them until it expires. */
+  readonly roles: readonly string[];
+  /** RFC 8176 authentication methods of the session, e.g. `["pwd"]`. */
+  readonly amr: readonly string[];
+}
+
 export interface AccessTokens {
-  issue(claims: { userId: string; sessionId: string }): Promise<IssuedAccessToken>;
+  issue(subject: AccessTokenSubject): Promise<IssuedAccessToken>;
   /** Verifies signature, type, issuer, audience and expiry; throws INVALID_TOKEN or TOKEN_EXPIRED. */
   verify(token: string): Promise<AccessClaims>;
 }

@@ -8,6 +8,8 @@ export interface User {
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly lastLoginAt: Date | null;
+  /** Role names, sorted and distinct (see roles.ts); `[]` when none. */
+  readonly roles: readonly string[];
 }
 
 /** A user together with the stored password hash; never leaves the domain. */
@@ -35,6 +37,12 @@ export interface AccessClaims {
   readonly userId: string;
   readonly sessionId: string;
   readonly tokenId: string;
+  /** The user's roles when the token was issued; AdminService and the token checks read them fresh instead. */
+  readonly roles: readonly string[];
+  /** RFC 8176 authentication methods of the session: `["pwd"]`, or with a second factor `["pwd","otp"]`. */
+  readonly amr: readonly string[];
+  readonly issuedAt: Date;
+  readonly expiresAt: Date;
 }
 
 export interface Session {

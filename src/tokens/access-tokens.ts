@@ -23,15 +23,21 @@ export interface AccessTokenOptions {
  */
 const VERIFIED_CACHE_SIZE = 4096;
 
-/** Issues and verifies access tokens: EdDSA JWTs with iss, aud, sub, sid, iat, exp, jti. */
+/** A string-array claim: absent is [] (tokens issued before it existed); any other shape is not our token. */
+function stringList(value: unknown): readonly string[] | null {
+  if (value === undefined) return [];
+  return Array.isArray(value) && value.every((v) => typeof v === "string") ? value : null;
+}
+
+/** Issues and verifies access tokens: EdDSA JWTs with iss, aud, sub, sid, iat, exp, jti, roles and amr. */
 export function createAccessTokens(keys: KeyRing, opts: AccessTokenOptions, clock: Clock): AccessTokens {
   const jwks = createLocalJWKSet({ keys: [...keys.jwks.keys] });
   const verified = new Map<string, { claims: AccessClaims; exp: number }>();
   return {
-    async issue({ userId, sessionId }) {
+    async issue({ userId, sessionId, roles, amr }) {
       const iat = Math.floor(+clock.now() / 1000);
       const exp = iat + opts.ttlSeconds;
-      const token = await new SignJWT({ sid: sessionId })
+      const token = await new SignJWT({ sid: sessionId, roles: [...roles], amr: [...amr] })
         .setProtectedHeader({ alg: JWT_ALG, typ: ACCESS_TOKEN_TYP, kid: keys.signing.kid })
         .setIssuer(opts.issuer)
         .setAudience(opts.audience)
@@ -58,14 +64,31 @@ export function createAccessTokens(keys: KeyRing, opts: AccessTokenOptions, cloc
           requiredClaims: ["sub", "sid", "jti", "iat", "exp"],
           currentDate: clock.now(),
         });
-        if (typeof payload.sid !== "string" || typeof payload.sub !== "string" || typeof payload.jti !== "string") {
+        const roles = stringList(payload.roles);
+        const amr = stringList(payload.amr);
+        const { sid, sub, jti, iat, exp } = payload;
+        if (
+          typeof sid !== "string" ||
+          typeof sub !== "string" ||
+          typeof jti !== "string" ||
+          typeof iat !== "number" ||
+          typeof exp !== "number" ||
+          !roles ||
+          !amr
+        ) {
           throw invalidToken("access token");
         }
-        const claims = { userId: payload.sub, sessionId: payload.sid, tokenId: payload.jti };
-        if (typeof payload.exp === "number") {
-          if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value ?? "");
-          verified.set(token, { claims, exp: payload.exp });
-        }
+        const claims: AccessClaims = {
+          userId: sub,
+          sessionId: sid,
+          tokenId: jti,
+          roles,
+          amr,
+          issuedAt: new Date(iat * 1000),
+          expiresAt: new Date(exp * 1000),
+        };
+        if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value ?? "");
+        verified.set(token, { claims, exp });
         return claims;
       } catch (e) {
         if (e instanceof errors.JWTExpired) throw tokenExpired();

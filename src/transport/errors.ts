@@ -202,22 +202,27 @@ export function toConnectError(w: WireError, requestId: string): ConnectError {
  * `{"error_code","detail","timestamp","request_id"}` (plus `field_violations`).
  * The span of the call, if it is traced, learns the reason.
  */
-export function sendWireError(res: NodeResponse, w: WireError, requestId: string): void {
+export function sendWireError(
+  res: NodeResponse,
+  w: WireError,
+  requestId: string,
+  extraHeaders: Record<string, string> = {},
+): void {
   recordCallFailure(w.reason, w.code);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...extraHeaders };
   if (w.retryAfterMs !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(w.retryAfterMs / 1000)));
-  sendJson(
-    res,
-    w.httpStatus,
-    {
-      error_code: w.reason,
-      detail: w.message,
-      timestamp: new Date().toISOString(),
-      request_id: requestId,
-      ...(w.violations.length > 0 ? { field_violations: w.violations } : {}),
-    },
-    headers,
-  );
+  sendJson(res, w.httpStatus, wireErrorBody(w, requestId), headers);
+}
+
+/** The JSON error body of the HTTP routes; Envoy's denied responses carry it too. */
+export function wireErrorBody(w: WireError, requestId: string) {
+  return {
+    error_code: w.reason,
+    detail: w.message,
+    timestamp: new Date().toISOString(),
+    request_id: requestId,
+    ...(w.violations.length > 0 ? { field_violations: w.violations } : {}),
+  };
 }
 
 /**

@@ -2,13 +2,14 @@
 
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type Session as SessionPb, SessionSchema } from "../../gen/auth/v1/account_pb.js";
 import {
   type TokenPair as TokenPairPb,
   TokenPairSchema,
   type User as UserPb,
   UserSchema,
 } from "../../gen/auth/v1/auth_pb.js";
-import type { TokenPair, User } from "../domain/types.js";
+import type { Session, TokenPair, User } from "../domain/types.js";
 
 export const toUserPb = (u: User): UserPb =>
   create(UserSchema, {
@@ -19,6 +20,20 @@ export const toUserPb = (u: User): UserPb =>
     createdAt: timestampFromDate(u.createdAt),
     updatedAt: timestampFromDate(u.updatedAt),
     lastLoginAt: u.lastLoginAt ? timestampFromDate(u.lastLoginAt) : undefined,
+    roles: [...u.roles],
+  });
+
+/**
+ * A session as the wire shows it. `last_used_at`, `client_address` and
+ * `user_agent` stay unset until sessions record them (the account issue's
+ * session columns).
+ */
+export const toSessionPb = (s: Session, current: boolean): SessionPb =>
+  create(SessionSchema, {
+    id: s.id,
+    createdAt: timestampFromDate(s.createdAt),
+    expiresAt: timestampFromDate(s.expiresAt),
+    current,
   });
 
 export const toTokenPairPb = (t: TokenPair): TokenPairPb =>
@@ -34,4 +49,16 @@ export const toTokenPairPb = (t: TokenPair): TokenPairPb =>
 export function bearerToken(header: string | null): string | null {
   const m = header ? /^Bearer[ ]+([^\s]+)\s*$/i.exec(header) : null;
   return m?.[1] ?? null;
+}
+
+/**
+ * For the token checks (Envoy Check, /forward-auth), which answer "no
+ * token" and "a bad token" differently: null when the request presented no
+ * bearer token (no header, or another scheme such as Basic), else what
+ * bearerToken finds, "" when `Bearer` came with nothing usable.
+ */
+export function presentedBearerToken(header: string | null | undefined): string | null {
+  const value = header?.trim() ?? "";
+  if (!/^bearer(?:\s|$)/i.test(value)) return null;
+  return bearerToken(value) ?? "";
 }

@@ -61,6 +61,9 @@ describe("operations surface", () => {
         expect(list.response?.statuses).toEqual({
           "": { status: "SERVING" },
           "auth.v1.AuthService": { status: "SERVING" },
+          "auth.v1.AdminService": { status: "SERVING" },
+          "auth.v1.TokenService": { status: "SERVING" },
+          "envoy.service.auth.v3.Authorization": { status: "SERVING" },
         });
       } finally {
         client.close();
@@ -91,7 +94,10 @@ describe("operations surface", () => {
     it("when services and methods are listed, then every served service and each AuthService method appear, over v1 and v1alpha", async () => {
       const services = (await bufCurl("--list-services", server.baseUrl)).split("\n").filter(Boolean);
       expect(services.sort()).toEqual([
+        "auth.v1.AdminService",
         "auth.v1.AuthService",
+        "auth.v1.TokenService",
+        "envoy.service.auth.v3.Authorization",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
@@ -100,13 +106,15 @@ describe("operations surface", () => {
       expect(
         methods
           .split("\n")
-          .filter((m) => m.startsWith("auth.v1."))
+          .filter((m) => m.startsWith("auth.v1.AuthService/"))
           .sort(),
       ).toEqual(
         ["GetCurrentUser", "Login", "Logout", "Refresh", "Register", "VerifyMfa"].map(
           (m) => `auth.v1.AuthService/${m}`,
         ),
       );
+      expect(methods).toContain("envoy.service.auth.v3.Authorization/Check");
+      expect(methods).toContain("auth.v1.TokenService/IntrospectToken");
       const alpha = await bufCurl("--reflect-protocol", "grpc-v1alpha", "--list-methods", server.baseUrl);
       expect(alpha).toContain("grpc.health.v1.Health/Watch");
     });

@@ -32,6 +32,7 @@ function harness(opts: { reuseInterval?: number } = {}) {
         createdAt: now,
         updatedAt: now,
         lastLoginAt: null,
+        roles: [],
         hash: u.passwordHash,
       };
       users.set(user.id, user);
@@ -128,7 +129,7 @@ function harness(opts: { reuseInterval?: number } = {}) {
     verify: async (t) => {
       const [, userId, sessionId] = t.split(":");
       if (!userId || !sessionId) throw new DomainError("INVALID_TOKEN", "invalid");
-      return { userId, sessionId, tokenId: "j" };
+      return { userId, sessionId, tokenId: "j", roles: [], amr: ["pwd"], issuedAt: now, expiresAt: now };
     },
   };
   const service = createAuthService({

@@ -286,7 +286,8 @@ export const ListUserSessionsRequestSchema: GenMessage<ListUserSessionsRequest> 
  */
 export type ListUserSessionsResponse = Message<"auth.v1.ListUserSessionsResponse"> & {
   /**
-   * Open sessions, newest (`created_at`) first. `current` is always false.
+   * Open sessions, newest (`created_at`) first. `current` is true only for
+   * the session of the access token that asked (an admin listing their own).
    *
    * @generated from field: repeated auth.v1.Session sessions = 1;
    */

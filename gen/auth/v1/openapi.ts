@@ -3554,7 +3554,7 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           "TokenService"
         ],
         "summary": "IntrospectToken says whether an access token is live and, if it is, who holds it and what they may do (RFC 7662 semantics)",
-        "description": "IntrospectToken says whether an access token is live and, if it is, who\nholds it and what they may do (RFC 7662 semantics). A token that is\nmalformed, badly signed, expired, of an ended session, of a deactivated\nor deleted user, or a refresh token is not an error: the answer is\n`active: false` and nothing else.\n\nAuth: none (the token to check is in the request).\nErrors: VALIDATION_ERROR (empty token), SERVICE_UNAVAILABLE.\n\nRPC: `auth.v1.TokenService/IntrospectToken`.",
+        "description": "IntrospectToken says whether an access token is live and, if it is, who\nholds it and what they may do (RFC 7662 semantics). A token that is\nmalformed, badly signed, expired, of an ended session, of a deactivated\nor deleted user, or a refresh token is not an error: the answer is\n`active: false` and nothing else.\n\nNo client credential is asked for (RFC 7662 §2.1 lets the server choose\nhow callers authenticate): the token being checked is itself the\nsecret, and a caller who holds it could already use it against the\nprotected API, so any internal service can ask without being given a\ncredential of its own. What keeps this from becoming an oracle: an\ninactive answer is the same `active: false` whatever the reason (never\n\"expired\" or \"revoked\", no user id), a forged or guessed token is\nrefused before any database read, and an active answer only tells the\nholder what their own token already grants. Expose it to internal\nnetworks only; it is not meant for browsers.\n\nAuth: none (the token to check is in the request).\nErrors: VALIDATION_ERROR (empty token), SERVICE_UNAVAILABLE.\n\nRPC: `auth.v1.TokenService/IntrospectToken`.",
         "requestBody": {
           "required": true,
           "content": {
@@ -3795,7 +3795,7 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
         "properties": {
           "active": {
             "type": "boolean",
-            "description": "True if the token is a live access token of an active user."
+            "description": "True if the token is a live access token of an active user. Always\npresent, also when false (`{\"active\": false}` in JSON, as RFC 7662\nrequires); `optional` gives it presence on the wire without changing\nits number or type."
           },
           "user_id": {
             "type": "string",
@@ -3857,7 +3857,7 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
             "items": {
               "$ref": "#/components/schemas/auth.v1.Session"
             },
-            "description": "Open sessions, newest (`created_at`) first. `current` is always false."
+            "description": "Open sessions, newest (`created_at`) first. `current` is true only for\nthe session of the access token that asked (an admin listing their own)."
           }
         }
       },

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file auth/v1/token.proto.
  */
 export const file_auth_v1_token: GenFile = /*@__PURE__*/
-  fileDesc("ChNhdXRoL3YxL3Rva2VuLnByb3RvEgdhdXRoLnYxIicKFkludHJvc3BlY3RUb2tlblJlcXVlc3QSDQoFdG9rZW4YASABKAki5gEKF0ludHJvc3BlY3RUb2tlblJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBIPCgd1c2VyX2lkGAIgASgJEhIKCnNlc3Npb25faWQYAyABKAkSDQoFcm9sZXMYBCADKAkSCwoDYW1yGAUgAygJEi0KCWlzc3VlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoEdXNlchgIIAEoCzINLmF1dGgudjEuVXNlcjKDAQoMVG9rZW5TZXJ2aWNlEnMKD0ludHJvc3BlY3RUb2tlbhIfLmF1dGgudjEuSW50cm9zcGVjdFRva2VuUmVxdWVzdBogLmF1dGgudjEuSW50cm9zcGVjdFRva2VuUmVzcG9uc2UiHYLT5JMCFzoBKiISL3Rva2Vucy9pbnRyb3NwZWN0YgZwcm90bzM", [file_auth_v1_auth, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChNhdXRoL3YxL3Rva2VuLnByb3RvEgdhdXRoLnYxIicKFkludHJvc3BlY3RUb2tlblJlcXVlc3QSDQoFdG9rZW4YASABKAki9gEKF0ludHJvc3BlY3RUb2tlblJlc3BvbnNlEhMKBmFjdGl2ZRgBIAEoCEgAiAEBEg8KB3VzZXJfaWQYAiABKAkSEgoKc2Vzc2lvbl9pZBgDIAEoCRINCgVyb2xlcxgEIAMoCRILCgNhbXIYBSADKAkSLQoJaXNzdWVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbCgR1c2VyGAggASgLMg0uYXV0aC52MS5Vc2VyQgkKB19hY3RpdmUygwEKDFRva2VuU2VydmljZRJzCg9JbnRyb3NwZWN0VG9rZW4SHy5hdXRoLnYxLkludHJvc3BlY3RUb2tlblJlcXVlc3QaIC5hdXRoLnYxLkludHJvc3BlY3RUb2tlblJlc3BvbnNlIh2C0+STAhc6ASoiEi90b2tlbnMvaW50cm9zcGVjdGIGcHJvdG8z", [file_auth_v1_auth, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * IntrospectTokenRequest names the token to check.
@@ -46,11 +46,14 @@ export const IntrospectTokenRequestSchema: GenMessage<IntrospectTokenRequest> = 
  */
 export type IntrospectTokenResponse = Message<"auth.v1.IntrospectTokenResponse"> & {
   /**
-   * True if the token is a live access token of an active user.
+   * True if the token is a live access token of an active user. Always
+   * present, also when false (`{"active": false}` in JSON, as RFC 7662
+   * requires); `optional` gives it presence on the wire without changing
+   * its number or type.
    *
-   * @generated from field: bool active = 1;
+   * @generated from field: optional bool active = 1;
    */
-  active: boolean;
+  active?: boolean | undefined;
 
   /**
    * The user the token was issued to (its `sub` claim).
@@ -124,6 +127,17 @@ export const TokenService: GenService<{
    * malformed, badly signed, expired, of an ended session, of a deactivated
    * or deleted user, or a refresh token is not an error: the answer is
    * `active: false` and nothing else.
+   *
+   * No client credential is asked for (RFC 7662 §2.1 lets the server choose
+   * how callers authenticate): the token being checked is itself the
+   * secret, and a caller who holds it could already use it against the
+   * protected API, so any internal service can ask without being given a
+   * credential of its own. What keeps this from becoming an oracle: an
+   * inactive answer is the same `active: false` whatever the reason (never
+   * "expired" or "revoked", no user id), a forged or guessed token is
+   * refused before any database read, and an active answer only tells the
+   * holder what their own token already grants. Expose it to internal
+   * networks only; it is not meant for browsers.
    *
    * Auth: none (the token to check is in the request).
    * Errors: VALIDATION_ERROR (empty token), SERVICE_UNAVAILABLE.

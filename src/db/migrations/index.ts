@@ -1,7 +1,9 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261124155818 as PgInitial } from "./postgresql/Migration20261124155818.js";
+import { Migration20261130150232 as PgUserRoles } from "./postgresql/Migration20261130150232.js";
 import { Migration20261130153628 as PgPurgeIndexes } from "./postgresql/Migration20261130153628.js";
 import { Migration20261124155818 as SqliteInitial } from "./sqlite/Migration20261124155818.js";
+import { Migration20261130150232 as SqliteUserRoles } from "./sqlite/Migration20261130150232.js";
 import { Migration20261130153628 as SqlitePurgeIndexes } from "./sqlite/Migration20261130153628.js";
 
 /**
@@ -11,12 +13,15 @@ import { Migration20261130153628 as SqlitePurgeIndexes } from "./sqlite/Migratio
  */
 export const sqliteMigrations: MigrationObject[] = [
   { name: "Migration20261124155818", class: SqliteInitial },
+  // users.roles and the (created_at, id) index AdminService.ListUsers pages by.
+  { name: "Migration20261130150232", class: SqliteUserRoles },
   // Indexes for the session purge and the sealed-successor clearing.
   { name: "Migration20261130153628", class: SqlitePurgeIndexes },
 ];
 
 export const postgresqlMigrations: MigrationObject[] = [
   { name: "Migration20261124155818", class: PgInitial },
+  { name: "Migration20261130150232", class: PgUserRoles },
   // Indexes for the session purge and the sealed-successor clearing.
   { name: "Migration20261130153628", class: PgPurgeIndexes },
 ];
