@@ -14,6 +14,7 @@ import { createHealthMonitor, type HealthMonitor } from "./health/health-monitor
 import { createHealthHandlers } from "./health/health-service.js";
 import { createHealthRoute } from "./health/http-route.js";
 import { createLogger, describeError, type Logger } from "./logger.js";
+import { createMailSystem, type MailSystem } from "./mail/setup.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
 import { loadPasswordBlocklist } from "./passwords/blocklist.js";
@@ -57,6 +58,8 @@ export interface App {
   readonly dbGuard: DbGuard;
   readonly health: HealthMonitor;
   readonly metrics: Metrics;
+  /** Account mail: composer, outbox signal, dispatcher. */
+  readonly mail: MailSystem;
   /** Starts serving; resolves with the bound port. */
   listen(): Promise<number>;
   /** Graceful stop: refuse new calls, finish those in flight, close the database. */
@@ -109,6 +112,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const health = createHealthMonitor({ probe: createDbProbe(orm, config.database.kind), guard: dbGuard, logger });
   const metrics = createMetrics({ hashLimiter, breakerState: () => dbGuard.state });
 
+  const mail = createMailSystem({ config, orm, guard: dbGuard, registry: metrics.registry, logger, clock });
   const auditLog: AuthEvents = createAuditLog(logger);
   const passwordBlocklist = await blocklistLoading;
   const limiterStore = await openLimiterStore(config.rateLimit, config.database, logger).catch(async (e: unknown) => {
@@ -225,9 +229,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     dbGuard,
     health,
     metrics,
+    mail,
     async listen() {
       const port = await server.listen(config.port, config.host);
       health.start();
+      mail.start();
       logger.info("listening", { port, host: config.host, database: config.database.kind });
       return port;
     },
@@ -239,6 +245,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       try {
         await server.close(config.resilience.shutdownTimeoutMs);
       } finally {
+        // Before the database: the dispatcher may be marking a message sent.
+        await mail.close();
         // Each store closes even if another fails to.
         await Promise.allSettled([orm.close(true), limiterStore.close()]);
         logger.info("stopped");

@@ -11,6 +11,7 @@ export type ErrorReason =
   | "TOKEN_EXPIRED"
   | "TOKEN_REVOKED"
   | "USER_INACTIVE"
+  | "NOT_FOUND"
   | "RATE_LIMITED"
   | "SERVICE_UNAVAILABLE"
   | "INTERNAL_ERROR";
@@ -63,6 +64,9 @@ export const tokenExpired = () => new DomainError("TOKEN_EXPIRED", "token has ex
 export const tokenRevoked = () => new DomainError("TOKEN_REVOKED", "token has been revoked; sign in again");
 
 export const userInactive = () => new DomainError("USER_INACTIVE", "account is deactivated");
+
+/** The thing (a session, a user) does not exist for this caller: never says whether it exists for another. */
+export const notFound = (what: string) => new DomainError("NOT_FOUND", `${what} not found`);
 
 export const userAlreadyExists = () =>
   new DomainError("USER_ALREADY_EXISTS", "e-mail or username is already registered");
