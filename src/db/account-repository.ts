@@ -29,35 +29,43 @@ export function createAccountRepository(orm: Orm): AccountRepository {
   const bool = (v: unknown) => v === true || v === 1;
 
   /**
-   * The second statement of both queue calls: the message, copied from the
-   * token row just written. When the first statement wrote nothing, this
-   * one selects nothing: the same statement runs either way.
+   * The first statement of both queue calls: the token row, always exactly
+   * one, for the user `where` selects if that user is active and under the
+   * allowance, and for no user (null) otherwise. Writing a row either way
+   * keeps the work equal: PostgreSQL flushes its WAL at commit only for a
+   * transaction that wrote something, so a request for an unknown address
+   * that wrote nothing answered ~10 ms sooner (measured). A row with no
+   * user matches nothing at redemption and is purged once expired.
+   */
+  const insertToken = (where: string, key: unknown, token: NewOneTimeToken, allowance: MailAllowance) =>
+    [
+      "insert into account_tokens (token_hash, user_id, purpose, created_at, expires_at) values (?," +
+        ` (select u.id from users u where ${where} and u.is_active = true` +
+        " and (select count(*) from account_tokens c where c.user_id = u.id and c.purpose = ? and c.created_at > ?) < ?)," +
+        " ?, ?, ?) returning user_id",
+      [
+        token.tokenHash,
+        key,
+        token.purpose,
+        toDb(allowance.since),
+        allowance.max,
+        token.purpose,
+        toDb(token.createdAt),
+        toDb(token.expiresAt),
+      ],
+    ] as const;
+
+  /**
+   * The second statement: the message, copied from the token row just
+   * written if it has a user; otherwise it selects nothing. The same
+   * statement runs either way.
    */
   const insertMailForToken = (tokenHash: string, mail: OutgoingMail, at: Date) =>
     [
       "insert into mail_outbox (id, recipient, subject, text_body, html_body, kind, user_id, status, attempts," +
         " next_attempt_at, created_at) select ?, ?, ?, ?, ?, ?, t.user_id, 'queued', 0, ?, ? from account_tokens t" +
-        " where t.token_hash = ?",
+        " where t.token_hash = ? and t.user_id is not null",
       [randomUUID(), mail.to, mail.subject, mail.text, mail.html, mail.kind, toDb(at), toDb(at), tokenHash],
-    ] as const;
-
-  /** The first statement: the token, for the user `where` selects, if under the allowance. */
-  const insertToken = (where: string, key: unknown, token: NewOneTimeToken, allowance: MailAllowance) =>
-    [
-      "insert into account_tokens (token_hash, user_id, purpose, created_at, expires_at)" +
-        ` select ?, u.id, ?, ?, ? from users u where ${where} and u.is_active = true` +
-        " and (select count(*) from account_tokens c where c.user_id = u.id and c.purpose = ? and c.created_at > ?) < ?" +
-        " returning user_id",
-      [
-        token.tokenHash,
-        token.purpose,
-        toDb(token.createdAt),
-        toDb(token.expiresAt),
-        key,
-        token.purpose,
-        toDb(allowance.since),
-        allowance.max,
-      ],
     ] as const;
 
   async function queue(

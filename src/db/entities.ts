@@ -79,17 +79,22 @@ RefreshTokenSchema.setClass(RefreshTokenEntity);
  * One-time links sent by e-mail: password reset and e-mail verification.
  * Only the SHA-256 of the token is stored; `used_at` makes it single use
  * (set by one conditional update, so two redemptions cannot both win).
+ * Indexed by expiry for housekeeping.
  */
 export const AccountTokenSchema = defineEntity({
   name: "AccountToken",
   tableName: "account_tokens",
   properties: {
     tokenHash: p.string().length(43).primary(),
-    user: p.manyToOne(UserSchema).deleteRule("cascade").index(),
+    // Null for a reset requested for an address with no active account (or
+    // one over its allowance): the row is written either way, so both
+    // requests do the same work (see account-repository.ts). It matches no
+    // user, so it never works; housekeeping deletes it once expired.
+    user: p.manyToOne(UserSchema).nullable().deleteRule("cascade").index(),
     // "reset" or "verify": a token only works for the purpose it was made for.
     purpose: p.string().length(16),
     createdAt: p.datetime().onCreate(() => new Date()),
-    expiresAt: p.datetime(),
+    expiresAt: p.datetime().index(),
     usedAt: p.datetime().nullable(),
   },
 });

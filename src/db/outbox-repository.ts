@@ -1,5 +1,5 @@
 import type { ClaimedMail, OutboxRepository } from "../mail/outbox.js";
-import { MailOutboxEntity } from "./entities.js";
+import { AccountTokenEntity, MailOutboxEntity } from "./entities.js";
 import type { Orm } from "./orm.js";
 
 type Row = Record<string, unknown>;
@@ -92,6 +92,16 @@ export function createOutboxRepository(orm: Orm, dialect: "sqlite" | "postgresql
         htmlBody: "",
       });
       return changed === 1;
+    },
+
+    async purge(before) {
+      const fork = em();
+      const tokens = await fork.nativeDelete(AccountTokenEntity, { expiresAt: { $lt: before.tokensExpiredBefore } });
+      const mails = await fork.nativeDelete(MailOutboxEntity, {
+        status: { $in: ["sent", "failed"] },
+        createdAt: { $lt: before.finishedMailBefore },
+      });
+      return tokens + mails;
     },
 
     async oldestUnsent() {

@@ -99,10 +99,12 @@ export interface AccountRepository {
   findAccount(userId: string): Promise<AccountRecord | null>;
 
   /**
-   * Writes a reset token and its message in one transaction, but only if an
-   * active account has this (lower-cased) e-mail and is under its allowance.
-   * Runs the same statements whether or not it writes anything, so a known
-   * and an unknown address cost the same. Returns the user id when it wrote.
+   * Writes a reset token and its message in one transaction, if an active
+   * account has this (lower-cased) e-mail and is under its allowance.
+   * Otherwise it still writes the token row, for no user (it can never be
+   * redeemed), and no message: the same statements and a write either way,
+   * so a known and an unknown address cost the same. Returns the user id
+   * when the message was written.
    */
   queueForEmail(
     email: string,

@@ -43,6 +43,11 @@ export interface MailDispatcher {
 }
 
 const DEFAULT_RETRY_MAX_MS = 5 * 60_000;
+/** Housekeeping runs at most this often per replica. */
+const PURGE_EVERY_MS = 3600_000;
+/** Expired tokens stay a day (so a late click still says TOKEN_EXPIRED), finished messages a week. */
+const TOKEN_RETENTION_MS = 24 * 3600_000;
+const MAIL_RETENTION_MS = 7 * 24 * 3600_000;
 const DEFAULT_BATCH = 10;
 const DEFAULT_CLAIM_TTL_MS = 5 * 60_000;
 
@@ -73,6 +78,7 @@ export function createMailDispatcher(opts: MailDispatcherOptions): MailDispatche
   let timer: NodeJS.Timeout | null = null;
   let timerAt = Number.POSITIVE_INFINITY;
   let outboxFailing = false;
+  let lastPurge = 0;
 
   /** Runs a pass at most `delayMs` from now (an earlier pending wake-up is kept). */
   function wakeIn(delayMs: number) {
@@ -120,9 +126,25 @@ export function createMailDispatcher(opts: MailDispatcherOptions): MailDispatche
         outboxFailing = true;
         return;
       }
-      if (batch.length === 0) return;
+      if (batch.length === 0) return purgeNowAndThen();
       await Promise.all(batch.map(deliver));
       if (batch.length < batchSize || closed) return;
+    }
+  }
+
+  /** Old tokens and finished messages go, at most hourly, when the dispatcher has nothing to send. */
+  async function purgeNowAndThen(): Promise<void> {
+    if (Date.now() - lastPurge < PURGE_EVERY_MS) return;
+    lastPurge = Date.now();
+    const now = +clock.now();
+    try {
+      const removed = await outbox.purge({
+        tokensExpiredBefore: new Date(now - TOKEN_RETENTION_MS),
+        finishedMailBefore: new Date(now - MAIL_RETENTION_MS),
+      });
+      if (removed > 0) logger.debug("outbox housekeeping", { removed_rows: removed });
+    } catch (e) {
+      logger.warn("outbox housekeeping failed", describeError(e));
     }
   }
 

@@ -41,4 +41,10 @@ export interface OutboxRepository {
   markFailed(id: string, owner: string, lastError: string): Promise<boolean>;
   /** When the oldest message not yet sent (nor given up) was queued; null when there is none. */
   oldestUnsent(): Promise<Date | null>;
+  /**
+   * Housekeeping: deletes one-time tokens that expired before
+   * `tokensExpiredBefore` (used, unused or never usable) and sent or failed
+   * messages queued before `finishedMailBefore`. Returns how many rows went.
+   */
+  purge(before: { readonly tokensExpiredBefore: Date; readonly finishedMailBefore: Date }): Promise<number>;
 }

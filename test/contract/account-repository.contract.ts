@@ -98,15 +98,17 @@ export function accountRepositoryContract(open: () => Promise<ContractDatabase>)
     expect(+(found?.expiresAt ?? 0)).toBe(+t.expiresAt);
   });
 
-  it("when a reset is queued for an unknown or a deactivated address, then nothing is written and null comes back", async () => {
+  it("when a reset is queued for an unknown or a deactivated address, then no message and only an unusable token row are written", async () => {
     const inactive = await makeUser({ active: false });
     const before = await countRows("mail_outbox", "1 = 1", []);
-    expect(await repo.queueForEmail("nobody-here@example.com", tokenRow("reset"), mailTo("x@y.z"), allowance)).toBe(
-      null,
-    );
+    const ghost = tokenRow("reset");
+    expect(await repo.queueForEmail("nobody-here@example.com", ghost, mailTo("x@y.z"), allowance)).toBe(null);
     expect(await repo.queueForEmail(inactive.email, tokenRow("reset"), mailTo(inactive.email), allowance)).toBe(null);
     expect(await countRows("mail_outbox", "1 = 1", [])).toBe(before);
     expect(await userRows("account_tokens", inactive.id)).toBe(0);
+    // The row written for the unknown address belongs to no one and can never be redeemed.
+    expect(await countRows("account_tokens", "token_hash = ? and user_id is null", [ghost.tokenHash])).toBe(1);
+    expect(await repo.findToken(ghost.tokenHash)).toBeNull();
   });
 
   it("when an account is at its allowance, then further requests write nothing until older tokens leave the window", async () => {
@@ -341,5 +343,23 @@ export function accountRepositoryContract(open: () => Promise<ContractDatabase>)
       unknown
     >;
     expect(row).toMatchObject({ status: "failed", last_error: "ECONNECTION: connection refused", text_body: "" });
+  });
+
+  it("when housekeeping runs, then expired tokens and old finished messages go, and nothing current does", async () => {
+    await db.orm.em.fork().execute("delete from mail_outbox", [], "run");
+    const user = await makeUser();
+    const old = tokenRow("reset", at(-10 * HOUR));
+    const current = tokenRow("reset");
+    await repo.queueForEmail(user.email, old, mailTo(user.email), { max: 10, since: at(-20 * HOUR) });
+    await repo.queueForEmail(user.email, current, mailTo(user.email), { max: 10, since: at(-20 * HOUR) });
+    // Finish the older message (claims run in next_attempt_at order).
+    const claimNow = at(HOUR);
+    const [first] = await outbox.claim({ owner: "h", now: claimNow, claimUntil: at(2 * HOUR), limit: 1 });
+    await outbox.markSent(first?.id ?? "", "h", claimNow);
+    const removed = await outbox.purge({ tokensExpiredBefore: at(-HOUR), finishedMailBefore: at(-HOUR) });
+    expect(removed).toBe(2);
+    expect(await countRows("account_tokens", "token_hash = ?", [old.tokenHash])).toBe(0);
+    expect(await countRows("account_tokens", "token_hash = ?", [current.tokenHash])).toBe(1);
+    expect(await countRows("mail_outbox", "status = 'queued'", [])).toBe(1);
   });
 }

@@ -1,8 +1,8 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261124155818 as PgInitial } from "./postgresql/Migration20261124155818.js";
-import { Migration20261130150223 as PgAccountLifecycle } from "./postgresql/Migration20261130150223.js";
+import { Migration20261130152330 as PgAccountLifecycle } from "./postgresql/Migration20261130152330.js";
 import { Migration20261124155818 as SqliteInitial } from "./sqlite/Migration20261124155818.js";
-import { Migration20261130150223 as SqliteAccountLifecycle } from "./sqlite/Migration20261130150223.js";
+import { Migration20261130152330 as SqliteAccountLifecycle } from "./sqlite/Migration20261130152330.js";
 
 /**
  * Migrations are listed here rather than discovered from the file system, so
@@ -12,10 +12,10 @@ import { Migration20261130150223 as SqliteAccountLifecycle } from "./sqlite/Migr
 export const sqliteMigrations: MigrationObject[] = [
   { name: "Migration20261124155818", class: SqliteInitial },
   // Account lifecycle: e-mail verification, session details, one-time tokens, mail outbox.
-  { name: "Migration20261130150223", class: SqliteAccountLifecycle },
+  { name: "Migration20261130152330", class: SqliteAccountLifecycle },
 ];
 
 export const postgresqlMigrations: MigrationObject[] = [
   { name: "Migration20261124155818", class: PgInitial },
-  { name: "Migration20261130150223", class: PgAccountLifecycle },
+  { name: "Migration20261130152330", class: PgAccountLifecycle },
 ];

@@ -1,7 +1,7 @@
 import { Migration } from "@mikro-orm/migrations";
 
-export class Migration20261130150223 extends Migration {
-  override name = "Migration20261130150223";
+export class Migration20261130152330 extends Migration {
+  override name = "Migration20261130152330";
 
   override up(): void | Promise<void> {
     this.addSql(
@@ -13,9 +13,10 @@ export class Migration20261130150223 extends Migration {
     );
 
     this.addSql(
-      `create table \`account_tokens\` (\`token_hash\` text not null primary key, \`user_id\` text not null, \`purpose\` text not null, \`created_at\` datetime not null, \`expires_at\` datetime not null, \`used_at\` datetime null, constraint \`account_tokens_user_id_foreign\` foreign key (\`user_id\`) references \`users\` (\`id\`) on delete cascade);`,
+      `create table \`account_tokens\` (\`token_hash\` text not null primary key, \`user_id\` text null, \`purpose\` text not null, \`created_at\` datetime not null, \`expires_at\` datetime not null, \`used_at\` datetime null, constraint \`account_tokens_user_id_foreign\` foreign key (\`user_id\`) references \`users\` (\`id\`) on delete cascade);`,
     );
     this.addSql(`create index \`account_tokens_user_id_index\` on \`account_tokens\` (\`user_id\`);`);
+    this.addSql(`create index \`account_tokens_expires_at_index\` on \`account_tokens\` (\`expires_at\`);`);
 
     this.addSql(`alter table \`users\` add column \`email_verified\` integer not null default false;`);
 

@@ -1,7 +1,7 @@
 import { Migration } from "@mikro-orm/migrations";
 
-export class Migration20261130150223 extends Migration {
-  override name = "Migration20261130150223";
+export class Migration20261130152330 extends Migration {
+  override name = "Migration20261130152330";
 
   override up(): void | Promise<void> {
     this.addSql(
@@ -13,9 +13,10 @@ export class Migration20261130150223 extends Migration {
     );
 
     this.addSql(
-      `create table "account_tokens" ("token_hash" varchar(43) not null, "user_id" uuid not null, "purpose" varchar(16) not null, "created_at" timestamptz not null, "expires_at" timestamptz not null, "used_at" timestamptz null, primary key ("token_hash"));`,
+      `create table "account_tokens" ("token_hash" varchar(43) not null, "user_id" uuid null, "purpose" varchar(16) not null, "created_at" timestamptz not null, "expires_at" timestamptz not null, "used_at" timestamptz null, primary key ("token_hash"));`,
     );
     this.addSql(`create index "account_tokens_user_id_index" on "account_tokens" ("user_id");`);
+    this.addSql(`create index "account_tokens_expires_at_index" on "account_tokens" ("expires_at");`);
 
     this.addSql(`alter table "users" add "email_verified" boolean not null default false;`);
 
