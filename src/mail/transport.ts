@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createTransport } from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { ClaimedMail } from "./outbox.js";
 
 /** Hands one message to the outside world; rejects when it could not. */
@@ -9,6 +9,20 @@ export interface MailTransport {
   readonly description: string;
   send(mail: ClaimedMail): Promise<void>;
   close(): void;
+}
+
+/**
+ * nodemailer is loaded when the first message is sent, not at start: its
+ * module graph takes ~0.4 s to load, which start-up (and every replica's
+ * readiness) should not pay for mail that may never be sent.
+ */
+let nodemailer: Promise<typeof import("nodemailer")> | undefined;
+const loadNodemailer = () => (nodemailer ??= import("nodemailer"));
+
+/** Builds the transporter on first use and keeps it. */
+function lazily<T extends Transporter>(make: (m: typeof import("nodemailer")) => T): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= loadNodemailer().then(make));
 }
 
 /** How long one SMTP exchange may take; a hung server must not hold a claimed message for long. */
@@ -41,15 +55,17 @@ function envelope(mail: ClaimedMail, from: string) {
  * would print credentials and message bodies.
  */
 export function createSmtpTransport(url: string, from: string): MailTransport {
-  const transporter = createTransport({ url, ...SMTP_TIMEOUTS, logger: false, debug: false });
+  const transporter = lazily((m) => m.createTransport({ url, ...SMTP_TIMEOUTS, logger: false, debug: false }));
+  let made: Transporter | undefined;
   const target = new URL(url);
   return {
     // Never the credentials: scheme, host and port only.
     description: `${target.protocol}//${target.hostname}${target.port ? `:${target.port}` : ""}`,
     async send(mail) {
-      await transporter.sendMail(envelope(mail, from));
+      made = await transporter();
+      await made.sendMail(envelope(mail, from));
     },
-    close: () => transporter.close(),
+    close: () => made?.close(),
   };
 }
 
@@ -60,17 +76,17 @@ export function createSmtpTransport(url: string, from: string): MailTransport {
  * hold live links.
  */
 export function createFileTransport(dir: string, from: string): MailTransport {
-  const transporter = createTransport({ streamTransport: true, buffer: true, newline: "windows" });
+  const transporter = lazily((m) => m.createTransport({ streamTransport: true, buffer: true, newline: "windows" }));
   return {
     description: `files in ${dir}`,
     async send(mail) {
-      const info = await transporter.sendMail(envelope(mail, from));
+      const info = await (await transporter()).sendMail(envelope(mail, from));
       const raw = Buffer.isBuffer(info.message) ? info.message : Buffer.from(String(info.message));
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const stamp = new Date().toISOString().replaceAll(":", "-");
       await writeFile(join(dir, `${stamp}-${mail.id}.eml`), raw, { mode: 0o600 });
     },
-    close: () => transporter.close(),
+    close: () => undefined,
   };
 }
 
