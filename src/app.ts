@@ -1,23 +1,27 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { createAuditLog } from "./audit/audit-log.js";
 import type { Config } from "./config.js";
+import { createAccountRepository } from "./db/account-repository.js";
 import { createOrm, migrate } from "./db/orm.js";
 import { createDbProbe } from "./db/probe.js";
 import { createDbGuard, guarded } from "./db/resilience.js";
 import { createSessionRepository } from "./db/session-repository.js";
 import { createSql } from "./db/sql.js";
 import { createUserRepository } from "./db/user-repository.js";
+import { createAccountService } from "./domain/account-service.js";
 import { createAuthService } from "./domain/auth-service.js";
 import { combineEvents } from "./domain/events.js";
 import { type Clock, systemClock } from "./domain/ports.js";
 import { createHealthMonitor } from "./health/health-monitor.js";
 import { type Closers, createClosers } from "./lifecycle.js";
 import { createLogger, describeError, type Logger } from "./logger.js";
+import { createMailSystem } from "./mail/setup.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
 import { loadPasswordBlocklist } from "./passwords/blocklist.js";
 import { createHashLimiter } from "./passwords/hash-limiter.js";
 import { createAbuseGuard } from "./rate-limit/abuse-guard.js";
+import { createMailRequestLimiter } from "./rate-limit/mail-limits.js";
 import { openLimiterStore } from "./rate-limit/stores.js";
 import { createRoutes, type Services } from "./routes.js";
 import { createAccessTokens } from "./tokens/access-tokens.js";
@@ -109,6 +113,15 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   const auditLog = createAuditLog(logger);
 
   const sql = createSql(orm, config.database.kind);
+  const events = combineEvents(auditLog, metrics.events);
+  const passwordBlocklist = await blocklistLoading;
+  // One guard for every password check: Login's per-account limits also
+  // count the current-password checks of the account calls.
+  const loginGuard = config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined;
+  // The outbox dispatcher sends account mail; closed after the server (calls
+  // in flight may still queue mail) and before the database it marks messages in.
+  const mail = createMailSystem({ config, sql, guard: dbGuard, registry: metrics.registry, logger, clock });
+  closers.add("mail dispatcher", () => mail.close());
   const services: Services = {
     auth: createAuthService({
       users: guarded(createUserRepository(sql), dbGuard),
@@ -120,15 +133,33 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
         clock,
       ),
       clock,
-      events: combineEvents(auditLog, metrics.events),
+      events,
       dummyHash,
-      passwordBlocklist: await blocklistLoading,
-      loginGuard: config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined,
+      passwordBlocklist,
+      loginGuard,
       policy: {
         passwordMinLength: config.password.minLength,
         refreshTtlSeconds: config.jwt.refreshTtlSeconds,
         sessionMaxLifetimeSeconds: config.jwt.sessionMaxLifetimeSeconds,
         refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
+      },
+    }),
+    account: createAccountService({
+      accounts: guarded(createAccountRepository(sql), dbGuard),
+      passwords,
+      mail: mail.composer,
+      mailSignal: mail.signal,
+      clock,
+      events,
+      passwordBlocklist,
+      loginGuard,
+      mailLimiter: config.rateLimit.enabled ? createMailRequestLimiter(config.mail, limiterStore, events) : undefined,
+      policy: {
+        passwordMinLength: config.password.minLength,
+        resetTokenTtlSeconds: config.mail.resetTokenTtlSeconds,
+        verifyTokenTtlSeconds: config.mail.verifyTokenTtlSeconds,
+        accountMailLimit: config.mail.accountLimit,
+        accountMailWindowSeconds: config.mail.accountWindowSeconds,
       },
     }),
   };
@@ -166,6 +197,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
     async listen() {
       port = await server.listen(config.port, config.host);
       health.start();
+      mail.start();
       logger.info("listening", { port, host: config.host, database: config.database.kind });
       return port;
     },

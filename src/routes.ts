@@ -2,6 +2,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { AuthService as AuthServiceDesc } from "../gen/auth/v1/auth_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import type { AccountService } from "./domain/account-service.js";
 import type { AuthService } from "./domain/auth-service.js";
 import type { HealthMonitor } from "./health/health-monitor.js";
 import { createHealthHandlers } from "./health/health-service.js";
@@ -11,6 +12,7 @@ import { createAuthHandlers } from "./transport/auth-handlers.js";
 /** The domain services the RPC handlers call. */
 export interface Services {
   readonly auth: AuthService;
+  readonly account: AccountService;
 }
 
 /** One Connect service this server serves: its descriptor and its handlers. */

@@ -93,7 +93,12 @@ export function createSessionRepository(sql: Sql): SessionRepository {
         .execute(async (trx) => {
           const row = await trx
             .insertInto("sessions")
-            .values({ user_id: s.userId, expires_at: s.expiresAt })
+            .values({
+              user_id: s.userId,
+              expires_at: s.expiresAt,
+              client_address: s.clientAddress,
+              user_agent: s.userAgent,
+            })
             .returning(SESSION_FIELDS)
             .executeTakeFirstOrThrow();
           await trx
@@ -151,7 +156,7 @@ const rotationValues = (sql: Sql, r: Rotation) => ({
 
 /**
  * PostgreSQL: one statement (a data-modifying CTE is atomic on its own): one
- * round trip instead of begin, update, insert and commit.
+ * round trip instead of begin, update, insert, update and commit.
  */
 function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
   const rotateInOneStatement = prepare(["at", "successor", "oldTokenHash", "newTokenHash", "newExpiresAt"], (v) =>
@@ -164,6 +169,13 @@ function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
           .where("token_hash", "=", v.oldTokenHash)
           .where("rotated_at", "is", null)
           .returning("session_id"),
+      )
+      // The session's last use, in the same statement and only for the winner.
+      .with("touched", (db) =>
+        db
+          .updateTable("sessions")
+          .set({ last_used_at: v.at })
+          .where("id", "in", db.selectFrom("rotated").select("rotated.session_id")),
       )
       .insertInto("refresh_tokens")
       .columns(["token_hash", "session_id", "created_at", "expires_at"])
@@ -181,7 +193,7 @@ function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
   return async (r) => (await rotateInOneStatement.run(sql.db(), rotationValues(sql, r))).numAffectedRows === 1n;
 }
 
-/** SQLite: the gate and the insert in one transaction (on its one connection, it is short). */
+/** SQLite: the gate, the insert and the session's last use in one transaction (on its one connection, it is short). */
 function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
   const markRotated = prepare(["at", "successor", "oldTokenHash"], (v) =>
     sql
@@ -201,6 +213,9 @@ function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
       successor: null,
     }),
   );
+  const touchSession = prepare(["at", "sessionId"], (v) =>
+    sql.db().updateTable("sessions").set({ last_used_at: v.at }).where("id", "=", v.sessionId),
+  );
   return (r) => {
     const values = rotationValues(sql, r);
     return sql
@@ -209,6 +224,7 @@ function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
       .execute(async (trx) => {
         if ((await markRotated.run(trx, values)).numAffectedRows !== 1n) return false;
         await insertSuccessor.run(trx, values);
+        await touchSession.run(trx, values);
         return true;
       });
   };

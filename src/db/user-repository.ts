@@ -9,7 +9,16 @@ import type { Row, Sql } from "./sql.js";
  * returns a user (the session repository's joins too) selects USER_COLUMNS.
  */
 
-const USER_FIELDS = ["id", "email", "username", "is_active", "created_at", "updated_at", "last_login_at"] as const;
+const USER_FIELDS = [
+  "id",
+  "email",
+  "username",
+  "is_active",
+  "created_at",
+  "updated_at",
+  "last_login_at",
+  "email_verified",
+] as const;
 type UserRow = Row<"users", (typeof USER_FIELDS)[number]>;
 
 /** The user's columns under the alias `u`, for joins. */
@@ -24,6 +33,7 @@ export function toUser(sql: Sql, r: UserRow): User {
     createdAt: sql.date(r.created_at),
     updatedAt: sql.date(r.updated_at),
     lastLoginAt: sql.dateOrNull(r.last_login_at),
+    emailVerified: sql.flag(r.email_verified),
   };
 }
 

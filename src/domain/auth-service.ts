@@ -23,7 +23,8 @@ import {
   openSuccessor,
   sealSuccessor,
 } from "./refresh-tokens.js";
-import type { AuthResult, RefreshTokenRecord, RequestMeta, TokenPair, User } from "./types.js";
+import { sessionDetails } from "./session-details.js";
+import type { AuthResult, Caller, RefreshTokenRecord, RequestMeta, TokenPair, User } from "./types.js";
 import {
   checkPasswordChoice,
   checkUsername,
@@ -102,7 +103,7 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   const secondsUntil = (at: Date | number, now: Date) => Math.max(0, Math.floor((+at - +now) / 1000));
 
-  async function openSession(user: User): Promise<TokenPair> {
+  async function openSession(user: User, meta: RequestMeta): Promise<TokenPair> {
     const now = clock.now();
     const refreshToken = newRefreshToken();
     const sessionEnd = new Date(+now + policy.sessionMaxLifetimeSeconds * 1000);
@@ -112,6 +113,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       expiresAt: sessionEnd,
       refreshTokenHash: hashRefreshToken(refreshToken),
       refreshExpiresAt,
+      ...sessionDetails(meta),
     });
     const access = await accessTokens.issue({ userId: user.id, sessionId: session.id });
     return pair(access.token, access.expiresAt, refreshToken, refreshExpiresAt, now);
@@ -161,6 +163,18 @@ export function createAuthService(deps: AuthServiceDeps) {
     throw tokenRevoked();
   }
 
+  async function authenticate(accessToken: string | null): Promise<Caller> {
+    if (!accessToken) throw invalidToken("access token");
+    const claims = await accessTokens.verify(accessToken);
+    const found = await sessions.findSessionWithUser(claims.sessionId);
+    if (!found || found.user.id !== claims.userId) throw invalidToken("access token");
+    const { session, user } = found;
+    if (!user.isActive) throw userInactive();
+    if (session.revokedAt) throw tokenRevoked();
+    if (+session.expiresAt <= +clock.now()) throw tokenExpired();
+    return { user, sessionId: session.id };
+  }
+
   return {
     async register(input: RegisterInput, meta: RequestMeta): Promise<AuthResult> {
       const violations: FieldViolation[] = [];
@@ -180,7 +194,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         events.emit({ event: "register", outcome: "failure", reason: reasonOf(e), clientAddress: meta.clientAddress });
         throw e;
       }
-      const tokens = await openSession(user);
+      const tokens = await openSession(user, meta);
       events.emit({ event: "register", outcome: "success", userId: user.id, clientAddress: meta.clientAddress });
       return { user, tokens };
     },
@@ -236,7 +250,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         await users.updatePasswordHash(found.user.id, await passwords.hash(password));
       }
       const user = await users.recordLogin(found.user.id, clock.now());
-      const tokens = await openSession(user);
+      const tokens = await openSession(user, meta);
       events.emit({ event: "login", outcome: "success", userId: user.id, clientAddress: meta.clientAddress });
       return { user, tokens };
     },
@@ -325,16 +339,15 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /** Resolves the user of an access token, rejecting tokens of ended sessions. */
     async currentUser(accessToken: string | null): Promise<User> {
-      if (!accessToken) throw invalidToken("access token");
-      const claims = await accessTokens.verify(accessToken);
-      const found = await sessions.findSessionWithUser(claims.sessionId);
-      if (!found || found.user.id !== claims.userId) throw invalidToken("access token");
-      const { session, user } = found;
-      if (!user.isActive) throw userInactive();
-      if (session.revokedAt) throw tokenRevoked();
-      if (+session.expiresAt <= +clock.now()) throw tokenExpired();
-      return user;
+      return (await authenticate(accessToken)).user;
     },
+
+    /**
+     * The caller an access token stands for (its user and session), with
+     * the same checks as currentUser: the one token check of every call
+     * that needs a signed-in user.
+     */
+    authenticate,
 
     /** Deactivates or reactivates an account; deactivation ends all its sessions. */
     async setActive(userId: string, active: boolean): Promise<void> {

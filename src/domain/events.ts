@@ -3,11 +3,26 @@
  * (src/audit/audit-log.ts, which the logger stamps with the request id) and
  * the metrics. Never carries secrets.
  */
-export type AuthEventName = "register" | "login" | "refresh" | "refresh_reuse_detected" | "logout" | "rate_limited";
+export type AuthEventName =
+  | "register"
+  | "login"
+  | "refresh"
+  | "refresh_reuse_detected"
+  | "logout"
+  | "rate_limited"
+  // The account lifecycle (src/domain/account-service.ts).
+  | "password_changed"
+  | "password_reset_requested"
+  | "password_reset"
+  | "email_verification_requested"
+  | "email_verified"
+  | "session_revoked"
+  | "account_deleted";
 
 export interface AuthEvent {
   readonly event: AuthEventName;
-  readonly outcome: "success" | "failure" | "replayed" | "revoked" | "blocked";
+  /** `ignored`: a mail request that queued nothing (unknown or deactivated address, per-account limit). */
+  readonly outcome: "success" | "failure" | "replayed" | "revoked" | "blocked" | "ignored";
   readonly userId?: string;
   readonly sessionId?: string;
   /** The error code of a failure. */

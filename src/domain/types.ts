@@ -8,6 +8,8 @@ export interface User {
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly lastLoginAt: Date | null;
+  /** Proven by a verification link or a password reset (both reach the mailbox). */
+  readonly emailVerified: boolean;
 }
 
 /** A user together with the stored password hash; never leaves the domain. */
@@ -44,6 +46,12 @@ export interface Session {
   /** Absolute end of the session; rotation never extends it. */
   readonly expiresAt: Date;
   readonly revokedAt: Date | null;
+}
+
+/** Who a verified access token stands for: its user (read now) and its open session. */
+export interface Caller {
+  readonly user: User;
+  readonly sessionId: string;
 }
 
 /** A stored refresh token, as found by its hash. */

@@ -19,6 +19,7 @@ export const toUserPb = (u: User): UserPb =>
     createdAt: timestampFromDate(u.createdAt),
     updatedAt: timestampFromDate(u.updatedAt),
     lastLoginAt: u.lastLoginAt ? timestampFromDate(u.lastLoginAt) : undefined,
+    emailVerified: u.emailVerified,
   });
 
 export const toTokenPairPb = (t: TokenPair): TokenPairPb =>

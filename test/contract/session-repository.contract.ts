@@ -9,7 +9,14 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
     const hash = tokenHash();
     const expiresAt = later(3_600_000);
     const refreshExpiresAt = later(600_000);
-    const session = await sessions.create({ userId: user.id, expiresAt, refreshTokenHash: hash, refreshExpiresAt });
+    const session = await sessions.create({
+      userId: user.id,
+      expiresAt,
+      refreshTokenHash: hash,
+      refreshExpiresAt,
+      clientAddress: "203.0.113.9",
+      userAgent: "contract-test/1.0",
+    });
     return { user, session, hash, expiresAt, refreshExpiresAt };
   };
 
@@ -136,6 +143,8 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
           expiresAt: later(3_600_000),
           refreshTokenHash: tokenHash(),
           refreshExpiresAt: later(600_000),
+          clientAddress: "",
+          userAgent: "",
         }),
       ),
     );

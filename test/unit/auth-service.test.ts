@@ -30,6 +30,7 @@ function harness(opts: { reuseInterval?: number } = {}) {
         createdAt: now,
         updatedAt: now,
         lastLoginAt: null,
+        emailVerified: false,
         hash: u.passwordHash,
       };
       users.set(user.id, user);
