@@ -1,5 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { AccountService as AccountServiceDesc } from "../gen/auth/v1/account_pb.js";
 import { AuthService as AuthServiceDesc } from "../gen/auth/v1/auth_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import type { AccountService } from "./domain/account-service.js";
@@ -7,6 +8,7 @@ import type { AuthService } from "./domain/auth-service.js";
 import type { HealthMonitor } from "./health/health-monitor.js";
 import { createHealthHandlers } from "./health/health-service.js";
 import { registerReflection } from "./reflection/reflection-service.js";
+import { createAccountHandlers } from "./transport/account-handlers.js";
 import { createAuthHandlers } from "./transport/auth-handlers.js";
 
 /** The domain services the RPC handlers call. */
@@ -21,7 +23,8 @@ export interface ServedService {
   register(router: ConnectRouter): void;
 }
 
-const serve = <S extends DescService>(desc: S, impl: ServiceImpl<S>): ServedService => ({
+/** An RPC missing from `impl` answers UNIMPLEMENTED (AccountService's second-factor RPCs come separately). */
+const serve = <S extends DescService>(desc: S, impl: Partial<ServiceImpl<S>>): ServedService => ({
   desc,
   register: (router) => router.service(desc, impl),
 });
@@ -44,7 +47,10 @@ export function createRoutes(
   health: HealthMonitor,
   extra?: (router: ConnectRouter) => void,
 ): Routes {
-  const served: readonly ServedService[] = [serve(AuthServiceDesc, createAuthHandlers(services.auth))];
+  const served: readonly ServedService[] = [
+    serve(AuthServiceDesc, createAuthHandlers(services.auth)),
+    serve(AccountServiceDesc, createAccountHandlers(services.auth, services.account)),
+  ];
   const descs = served.map((s) => s.desc);
   return {
     served: descs,

@@ -2,12 +2,14 @@
 
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type Session as SessionPb, SessionSchema } from "../../gen/auth/v1/account_pb.js";
 import {
   type TokenPair as TokenPairPb,
   TokenPairSchema,
   type User as UserPb,
   UserSchema,
 } from "../../gen/auth/v1/auth_pb.js";
+import type { AccountSession } from "../domain/account-service.js";
 import type { TokenPair, User } from "../domain/types.js";
 
 export const toUserPb = (u: User): UserPb =>
@@ -36,3 +38,14 @@ export function bearerToken(header: string | null): string | null {
   const m = header ? /^Bearer[ ]+([^\s]+)\s*$/i.exec(header) : null;
   return m?.[1] ?? null;
 }
+
+export const toSessionPb = (s: AccountSession): SessionPb =>
+  create(SessionSchema, {
+    id: s.id,
+    createdAt: timestampFromDate(s.createdAt),
+    lastUsedAt: timestampFromDate(s.lastUsedAt),
+    expiresAt: timestampFromDate(s.expiresAt),
+    clientAddress: s.clientAddress,
+    userAgent: s.userAgent,
+    current: s.current,
+  });

@@ -39,6 +39,30 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
     expect(await sessions.findSessionWithUser(session.id)).toEqual({ session, user });
   });
 
+  it("when a session is created and its token rotated, then it keeps who opened it and its last use is the rotation's time", async () => {
+    const { sessions, sql } = fixture();
+    const { session, hash } = await openSession();
+    const details = () =>
+      sql
+        .db()
+        .selectFrom("sessions")
+        .select(["client_address", "user_agent", "last_used_at"])
+        .where("id", "=", session.id)
+        .executeTakeFirstOrThrow();
+    expect(await details()).toMatchObject({
+      client_address: "203.0.113.9",
+      user_agent: "contract-test/1.0",
+      last_used_at: null,
+    });
+    const at = later(2_000);
+    const rotation = { oldTokenHash: hash, sessionId: session.id, newExpiresAt: later(900_000), successor: "s", at };
+    expect(await sessions.rotate({ ...rotation, newTokenHash: tokenHash() })).toBe(true);
+    expect(sql.dateOrNull((await details()).last_used_at)).toEqual(at);
+    // A rotation that loses stamps nothing.
+    expect(await sessions.rotate({ ...rotation, newTokenHash: tokenHash(), at: later(60_000) })).toBe(false);
+    expect(sql.dateOrNull((await details()).last_used_at)).toEqual(at);
+  });
+
   it("when a token or session does not exist, then nothing is found", async () => {
     const { sessions } = fixture();
     expect(await sessions.findRefreshToken(tokenHash())).toBeNull();
