@@ -4,6 +4,7 @@ import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 import { createAuditLog } from "./audit/audit-log.js";
 import type { Config } from "./config.js";
 import { productionWarnings } from "./config-warnings.js";
+import { createAccountRepository } from "./db/account-repository.js";
 import { createOrm, migrate } from "./db/orm.js";
 import { createDbProbe } from "./db/probe.js";
 import { createDbGuard, guarded } from "./db/resilience.js";
@@ -11,6 +12,7 @@ import { type PurgeJob, startSessionPurge } from "./db/session-purge.js";
 import { createSessionRepository } from "./db/session-repository.js";
 import { createSql } from "./db/sql.js";
 import { createUserRepository } from "./db/user-repository.js";
+import { createAccountService } from "./domain/account-service.js";
 import { createAdminService } from "./domain/admin-service.js";
 import { createAuthService } from "./domain/auth-service.js";
 import { combineEvents } from "./domain/events.js";
@@ -22,12 +24,14 @@ import { createHealthMonitor } from "./health/health-monitor.js";
 import { createWatchLimiter } from "./health/watch-limiter.js";
 import { type Closers, createClosers } from "./lifecycle.js";
 import { createLogger, describeError, type Logger } from "./logger.js";
+import { createMailSystem } from "./mail/setup.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
 import { createHashLimiter } from "./passwords/hash-limiter.js";
 import { createPasswordPolicy } from "./passwords/password-policy.js";
 import { startStrengthEstimator } from "./passwords/strength-estimator.js";
 import { createAbuseGuard } from "./rate-limit/abuse-guard.js";
+import { createMailRequestLimiter } from "./rate-limit/mail-limits.js";
 import { openLimiterStore } from "./rate-limit/stores.js";
 import { createRoutes, type Services } from "./routes.js";
 import { makePrivateDir, restrictFiles } from "./storage/private-files.js";
@@ -178,6 +182,18 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   // one read of session, user and roles per call, so every replica sees a
   // logout, revocation or deactivation at its next call.
   const tokenChecks = createTokenChecks({ accessTokens, sessions, clock });
+  // One guard for every password check: Login's per-account limits also
+  // count the current-password checks of the account calls.
+  const loginGuard = config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined;
+  const passwordPolicy = createPasswordPolicy({
+    minLength: config.password.minLength,
+    minScore: config.password.minScore,
+    estimator,
+  });
+  // The outbox dispatcher sends account mail; closed after the server (calls
+  // in flight may still queue mail) and before the database it marks messages in.
+  const mail = createMailSystem({ config, sql, guard: dbGuard, registry: metrics.registry, logger, clock });
+  closers.add("mail dispatcher", () => mail.close());
   const services: Services = {
     auth: createAuthService({
       users,
@@ -189,12 +205,8 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
       dummyHash,
       // Every replica holds the signing key, the database never does: the seal needs both it and the old token.
       successorSeal: createSuccessorSeal(keys.signing.privateKey.export({ format: "der", type: "pkcs8" })),
-      passwordPolicy: createPasswordPolicy({
-        minLength: config.password.minLength,
-        minScore: config.password.minScore,
-        estimator,
-      }),
-      loginGuard: config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined,
+      passwordPolicy,
+      loginGuard,
       policy: {
         refreshTtlSeconds: config.jwt.refreshTtlSeconds,
         sessionMaxLifetimeSeconds: config.jwt.sessionMaxLifetimeSeconds,
@@ -210,6 +222,23 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
       pageTokens: createPageTokens(derivePageTokenKey(keys)),
       clock,
       events,
+    }),
+    account: createAccountService({
+      accounts: guarded(createAccountRepository(sql), dbGuard, "accounts"),
+      passwords,
+      mail: mail.composer,
+      mailSignal: mail.signal,
+      clock,
+      events,
+      passwordPolicy,
+      loginGuard,
+      mailLimiter: config.rateLimit.enabled ? createMailRequestLimiter(config.mail, limiterStore, events) : undefined,
+      policy: {
+        resetTokenTtlSeconds: config.mail.resetTokenTtlSeconds,
+        verifyTokenTtlSeconds: config.mail.verifyTokenTtlSeconds,
+        accountMailLimit: config.mail.accountLimit,
+        accountMailWindowSeconds: config.mail.accountWindowSeconds,
+      },
     }),
   };
   let purge: PurgeJob | undefined;
@@ -285,6 +314,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
         config.jwt.sessionPurgeIntervalSeconds * 1000,
         logger,
       );
+      mail.start();
       logger.info("listening", { port, host: config.host, database: config.database.kind });
       return port;
     },

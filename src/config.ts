@@ -59,6 +59,14 @@ const otlpHeaders = z.string().transform((v, ctx) => {
   }
   return headers;
 });
+/** `addr@host` or `Name <addr@host>` (the forms MAIL_FROM documents). */
+const MAIL_FROM_SHAPE = /^(?:[^<>@\r\n]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/;
+
+/** An http(s) link with a `{token}` placeholder. */
+const linkTemplate = z
+  .string()
+  .regex(/^https?:\/\/\S+$/, "must be an http:// or https:// URL")
+  .refine((v) => v.includes("{token}"), "must contain {token}");
 
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -122,6 +130,27 @@ const envSchema = z.object({
   REGISTER_ADDRESS_WINDOW_SECONDS: int(1, 86_400).default(300),
   REGISTER_GLOBAL_LIMIT: int(1, 100_000_000).default(600),
   REGISTER_GLOBAL_WINDOW_SECONDS: int(1, 86_400).default(60),
+
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^/?#]+/, "must be smtp://[user:pass@]host[:port] or smtps://…")
+    .optional(),
+  MAIL_FROM: z
+    .string()
+    .regex(MAIL_FROM_SHAPE, "must be an e-mail address or Name <address>")
+    .default("warden <no-reply@localhost>"),
+  PASSWORD_RESET_URL: linkTemplate.default("http://localhost:8000/reset-password.html?token={token}"),
+  EMAIL_VERIFICATION_URL: linkTemplate.default("http://localhost:8000/verify-email.html?token={token}"),
+  RESET_TOKEN_TTL: int(300, 86_400).default(3600),
+  VERIFY_TOKEN_TTL: int(300, 604_800).default(86_400),
+  MAIL_ACCOUNT_LIMIT: int(1, 1000).default(3),
+  MAIL_ACCOUNT_WINDOW_SECONDS: int(1, 86_400).default(3600),
+  MAIL_ADDRESS_LIMIT: int(1, 1_000_000).default(20),
+  MAIL_ADDRESS_WINDOW_SECONDS: int(1, 86_400).default(900),
+  MAIL_POLL_INTERVAL_MS: int(50, 600_000).default(5000),
+  MAIL_RETRY_BASE_MS: int(10, 600_000).default(5000),
+  MAIL_MAX_ATTEMPTS: int(1, 100).default(10),
+  MAIL_MAX_AGE_SECONDS: int(1, 604_800).default(3600),
   BENCH_ECHO: bool.default(false),
 
   // OpenTelemetry tracing: the standard variables of the OTel specification,
@@ -272,6 +301,26 @@ export interface Config {
     readonly registerGlobalLimit: number;
     readonly registerGlobalWindowSeconds: number;
   };
+  /** The account lifecycle's mail: transport, links, token lifetimes, limits, dispatcher. */
+  readonly mail: {
+    /** Unset: .eml files under DATA_DIR/mail outside production; nothing sent (a warning) in production. */
+    readonly smtpUrl?: string;
+    readonly from: string;
+    readonly passwordResetUrl: string;
+    readonly emailVerificationUrl: string;
+    readonly resetTokenTtlSeconds: number;
+    readonly verifyTokenTtlSeconds: number;
+    /** Messages of one kind per account per window; further requests are dropped silently. */
+    readonly accountLimit: number;
+    readonly accountWindowSeconds: number;
+    /** Mail-sending calls per client address per window (RATE_LIMITED beyond). */
+    readonly addressLimit: number;
+    readonly addressWindowSeconds: number;
+    readonly pollIntervalMs: number;
+    readonly retryBaseMs: number;
+    readonly maxAttempts: number;
+    readonly maxAgeSeconds: number;
+  };
   /** Serves bench.v1.EchoService, the benchmark's baseline RPC; never in production. */
   readonly benchEcho: boolean;
   /** OpenTelemetry tracing, from the standard OTEL_* variables. */
@@ -323,6 +372,12 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
 
   if (e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE > e.OTEL_BSP_MAX_QUEUE_SIZE) {
     throw new ConfigError("OTEL_BSP_MAX_EXPORT_BATCH_SIZE: must not exceed OTEL_BSP_MAX_QUEUE_SIZE");
+  }
+  if (production && e.SMTP_URL) {
+    // Mail that really goes out must not point at localhost or come from it.
+    for (const name of ["MAIL_FROM", "PASSWORD_RESET_URL", "EMAIL_VERIFICATION_URL"] as const) {
+      if (!present[name]) throw new ConfigError(`${name}: must be set when SMTP_URL is set and NODE_ENV=production`);
+    }
   }
 
   const dataDir = resolve(e.DATA_DIR);
@@ -392,6 +447,22 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       registerAddressWindowSeconds: e.REGISTER_ADDRESS_WINDOW_SECONDS,
       registerGlobalLimit: e.REGISTER_GLOBAL_LIMIT,
       registerGlobalWindowSeconds: e.REGISTER_GLOBAL_WINDOW_SECONDS,
+    },
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM,
+      passwordResetUrl: e.PASSWORD_RESET_URL,
+      emailVerificationUrl: e.EMAIL_VERIFICATION_URL,
+      resetTokenTtlSeconds: e.RESET_TOKEN_TTL,
+      verifyTokenTtlSeconds: e.VERIFY_TOKEN_TTL,
+      accountLimit: e.MAIL_ACCOUNT_LIMIT,
+      accountWindowSeconds: e.MAIL_ACCOUNT_WINDOW_SECONDS,
+      addressLimit: e.MAIL_ADDRESS_LIMIT,
+      addressWindowSeconds: e.MAIL_ADDRESS_WINDOW_SECONDS,
+      pollIntervalMs: e.MAIL_POLL_INTERVAL_MS,
+      retryBaseMs: e.MAIL_RETRY_BASE_MS,
+      maxAttempts: e.MAIL_MAX_ATTEMPTS,
+      maxAgeSeconds: e.MAIL_MAX_AGE_SECONDS,
     },
     benchEcho: e.BENCH_ECHO,
     tracing: {

@@ -1,16 +1,19 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { AccountService as AccountServiceDesc } from "../gen/auth/v1/account_pb.js";
 import { AdminService as AdminServiceDesc } from "../gen/auth/v1/admin_pb.js";
 import { AuthService as AuthServiceDesc } from "../gen/auth/v1/auth_pb.js";
 import { TokenService as TokenServiceDesc } from "../gen/auth/v1/token_pb.js";
 import { Authorization as EnvoyAuthorizationDesc } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import type { AccountService } from "./domain/account-service.js";
 import type { AdminService } from "./domain/admin-service.js";
 import type { AuthService } from "./domain/auth-service.js";
 import type { TokenChecks } from "./domain/token-checks.js";
 import type { HealthMonitor } from "./health/health-monitor.js";
 import type { WatchLimiter } from "./health/watch-limiter.js";
 import { registerReflection } from "./reflection/reflection-service.js";
+import { createAccountHandlers } from "./transport/account-handlers.js";
 import { createAdminHandlers } from "./transport/admin-handlers.js";
 import { createAuthHandlers } from "./transport/auth-handlers.js";
 import { createEnvoyAuthzHandlers } from "./transport/envoy-authz.js";
@@ -22,6 +25,7 @@ export interface Services {
   readonly auth: AuthService;
   readonly tokenChecks: TokenChecks;
   readonly admin: AdminService;
+  readonly account: AccountService;
 }
 
 /** One Connect service this server serves: its descriptor and its handlers. */
@@ -30,7 +34,8 @@ export interface ServedService {
   register(router: ConnectRouter): void;
 }
 
-const serve = <S extends DescService>(desc: S, impl: ServiceImpl<S>): ServedService => ({
+/** An RPC missing from `impl` answers UNIMPLEMENTED (AccountService's second-factor RPCs come separately). */
+const serve = <S extends DescService>(desc: S, impl: Partial<ServiceImpl<S>>): ServedService => ({
   desc,
   register: (router) => router.service(desc, impl),
 });
@@ -59,6 +64,7 @@ export function createRoutes(
     serve(AdminServiceDesc, createAdminHandlers(services.admin)),
     serve(TokenServiceDesc, createTokenHandlers(services.tokenChecks)),
     serve(EnvoyAuthorizationDesc, createEnvoyAuthzHandlers(services.tokenChecks)),
+    serve(AccountServiceDesc, createAccountHandlers(services.auth, services.account)),
   ];
   const descs = served.map((s) => s.desc);
   return {

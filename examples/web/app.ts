@@ -3,60 +3,42 @@
  * @connectrpc/connect-web. It is meant to be served from another origin than
  * the service, so every call goes through CORS.
  *
- * The service URL comes from `?api=`, defaulting to http://localhost:8080.
  * Tokens stay in memory only: nothing a script injected later could read
  * from storage survives a reload.
  */
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
-import { AuthService, type TokenPair, type User } from "../../gen/auth/v1/auth_pb.js";
-import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-
-const api = new URLSearchParams(location.search).get("api") ?? "http://localhost:8080";
-const client = createClient(AuthService, createConnectTransport({ baseUrl: api }));
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import type { Session } from "../../gen/auth/v1/account_pb.js";
+import type { TokenPair, User } from "../../gen/auth/v1/auth_pb.js";
+import { account, action, api, auth, el, showStatus, value } from "./common.js";
 
 let tokens: TokenPair | undefined;
 
-const el = <T extends HTMLElement>(id: string): T => {
-  const found = document.getElementById(id);
-  if (found === null) throw new Error(`missing #${id}`);
-  return found as T;
-};
-const value = (id: string): string => el<HTMLInputElement>(id).value;
+/** The access token as AccountService and GetCurrentUser take it. */
+const bearer = () => ({ headers: { authorization: `Bearer ${tokens?.accessToken ?? ""}` } });
 
 function show(status: string, user?: User): void {
-  el("status").textContent = status;
-  el("error").textContent = "";
+  showStatus(status);
   if (user !== undefined) {
     el("user").textContent = JSON.stringify(
-      { id: user.id, email: user.email, username: user.username, is_active: user.isActive },
+      {
+        id: user.id,
+        email: user.email,
+        username: user.username,
+        is_active: user.isActive,
+        email_verified: user.emailVerified,
+      },
       null,
       2,
     );
   }
 }
 
-/** Shows the contract's error code (ErrorInfo reason), message and request id. */
-function showError(e: unknown): void {
-  const err = ConnectError.from(e);
-  const reason = err.findDetails(ErrorInfoSchema)[0]?.reason ?? Code[err.code];
-  const requestId = err.metadata.get("x-request-id");
-  el("status").textContent = "";
-  el("error").textContent = `${reason}: ${err.rawMessage}${requestId ? ` (request ${requestId})` : ""}`;
-}
-
-/** Runs one action and reports its failure on the page instead of the console. */
-const action = (fn: () => Promise<void>) => (ev: Event) => {
-  ev.preventDefault();
-  fn().catch(showError);
-};
-
 el("api").textContent = api;
 
 el("register-form").addEventListener(
   "submit",
   action(async () => {
-    const res = await client.register({
+    const res = await auth.register({
       email: value("reg-email"),
       username: value("reg-username"),
       password: value("reg-password"),
@@ -69,7 +51,7 @@ el("register-form").addEventListener(
 el("login-form").addEventListener(
   "submit",
   action(async () => {
-    const res = await client.login({ emailOrUsername: value("login-id"), password: value("login-password") });
+    const res = await auth.login({ emailOrUsername: value("login-id"), password: value("login-password") });
     tokens = res.tokens;
     show(`logged in as ${res.user?.username ?? ""}`, res.user);
   }),
@@ -78,7 +60,7 @@ el("login-form").addEventListener(
 el("me").addEventListener(
   "click",
   action(async () => {
-    const res = await client.getCurrentUser({}, { headers: { authorization: `Bearer ${tokens?.accessToken ?? ""}` } });
+    const res = await auth.getCurrentUser({}, bearer());
     show(`current user ${res.user?.username ?? ""}`, res.user);
   }),
 );
@@ -86,7 +68,7 @@ el("me").addEventListener(
 el("refresh").addEventListener(
   "click",
   action(async () => {
-    const res = await client.refresh({ refreshToken: tokens?.refreshToken ?? "" });
+    const res = await auth.refresh({ refreshToken: tokens?.refreshToken ?? "" });
     tokens = res.tokens;
     show(`refreshed; access token valid for ${res.tokens?.expiresIn ?? 0} s`, res.user);
   }),
@@ -95,9 +77,97 @@ el("refresh").addEventListener(
 el("logout").addEventListener(
   "click",
   action(async () => {
-    await client.logout({ refreshToken: tokens?.refreshToken ?? "" });
+    await auth.logout({ refreshToken: tokens?.refreshToken ?? "" });
     tokens = undefined;
     show("logged out");
     el("user").textContent = "(signed out)";
+    el("sessions").replaceChildren();
+  }),
+);
+
+el("password-form").addEventListener(
+  "submit",
+  action(async () => {
+    await account.changePassword(
+      { currentPassword: value("current-password"), newPassword: value("new-password") },
+      bearer(),
+    );
+    show("password changed; every other session is signed out");
+  }),
+);
+
+const when = (t: Session["createdAt"]) => (t ? timestampDate(t).toLocaleString() : "");
+
+/** One row of the session table; every cell is text, never markup (the user agent is the client's). */
+function sessionRow(s: Session): HTMLTableRowElement {
+  const row = document.createElement("tr");
+  row.dataset.sessionId = s.id;
+  for (const text of [
+    s.current ? "this session" : "",
+    when(s.createdAt),
+    when(s.lastUsedAt),
+    s.clientAddress,
+    s.userAgent,
+  ]) {
+    const cell = document.createElement("td");
+    cell.textContent = text;
+    row.append(cell);
+  }
+  const revoke = document.createElement("button");
+  revoke.type = "button";
+  revoke.className = "revoke";
+  revoke.textContent = "Revoke";
+  revoke.addEventListener(
+    "click",
+    action(async () => {
+      await account.revokeSession({ sessionId: s.id }, bearer());
+      const left = await listSessions();
+      show(`session revoked; ${left} open session${left === 1 ? "" : "s"}`);
+    }),
+  );
+  const last = document.createElement("td");
+  last.append(revoke);
+  row.append(last);
+  return row;
+}
+
+/** Fills the session table, newest first; returns how many sessions are open. */
+async function listSessions(): Promise<number> {
+  const { sessions } = await account.listSessions({}, bearer());
+  el("sessions").replaceChildren(...sessions.map(sessionRow));
+  return sessions.length;
+}
+
+el("list-sessions").addEventListener(
+  "click",
+  action(async () => {
+    const n = await listSessions();
+    show(`${n} open session${n === 1 ? "" : "s"}`);
+  }),
+);
+
+el("revoke-others").addEventListener(
+  "click",
+  action(async () => {
+    const { revokedCount } = await account.revokeOtherSessions({}, bearer());
+    await listSessions();
+    show(`signed out ${revokedCount} other session${revokedCount === 1 ? "" : "s"}`);
+  }),
+);
+
+el("send-verification").addEventListener(
+  "click",
+  action(async () => {
+    await account.sendVerificationEmail({}, bearer());
+    show("verification e-mail sent (unless the address is verified already)");
+  }),
+);
+
+el("reset-request-form").addEventListener(
+  "submit",
+  action(async () => {
+    await account.requestPasswordReset({ email: value("reset-email") });
+    // The service answers the same for every address; so does the page.
+    show("if an account has this address, a reset link is on its way");
   }),
 );

@@ -33,6 +33,8 @@ export const UserSchema = defineEntity({
     // not a table: the token checks read it with the session and the user in
     // the one query they make per call, with no join or aggregate.
     roles: p.text().default(""),
+    // Set by a password reset or a verification link: both prove the mailbox.
+    emailVerified: p.boolean().default(false),
   },
 });
 export class UserEntity extends UserSchema.class {}
@@ -53,6 +55,11 @@ export const SessionSchema = defineEntity({
     expiresAt: p.datetime().index(),
     // Indexed, as expiresAt, for the purge of ended sessions.
     revokedAt: p.datetime().nullable().index(),
+    // Last login or refresh; null until the first refresh (then created_at is meant).
+    lastUsedAt: p.datetime().nullable(),
+    // What the user sees in their session list; null for sessions made before these existed.
+    clientAddress: p.string().length(64).nullable(),
+    userAgent: p.string().length(512).nullable(),
   },
 });
 export class SessionEntity extends SessionSchema.class {}
@@ -85,4 +92,67 @@ export const RefreshTokenSchema = defineEntity({
 export class RefreshTokenEntity extends RefreshTokenSchema.class {}
 RefreshTokenSchema.setClass(RefreshTokenEntity);
 
-export const entities = [UserEntity, SessionEntity, RefreshTokenEntity];
+/**
+ * One-time links sent by e-mail: password reset and e-mail verification.
+ * Only the SHA-256 of the token is stored; `used_at` makes it single use
+ * (set by one conditional update, so two redemptions cannot both win).
+ * Indexed by expiry for housekeeping.
+ */
+export const AccountTokenSchema = defineEntity({
+  name: "AccountToken",
+  tableName: "account_tokens",
+  properties: {
+    tokenHash: p.string().length(43).primary(),
+    // Null for a reset requested for an address with no active account (or
+    // one over its allowance): the row is written either way, so both
+    // requests do the same work (see account-repository.ts). It matches no
+    // user, so it never works; housekeeping deletes it once expired.
+    user: p.manyToOne(UserSchema).nullable().deleteRule("cascade").index(),
+    // "reset" or "verify": a token only works for the purpose it was made for.
+    purpose: p.string().length(16),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    expiresAt: p.datetime().index(),
+    usedAt: p.datetime().nullable(),
+  },
+});
+export class AccountTokenEntity extends AccountTokenSchema.class {}
+AccountTokenSchema.setClass(AccountTokenEntity);
+
+/**
+ * The mail outbox: a message is a row written in the same transaction as the
+ * token it carries, and the dispatcher (src/mail/dispatcher.ts) sends it
+ * later. Rows of a deleted user go with the user.
+ */
+export const MailOutboxSchema = defineEntity({
+  name: "MailOutbox",
+  tableName: "mail_outbox",
+  indexes: [{ properties: ["status", "nextAttemptAt"] }],
+  properties: {
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
+    recipient: p.string().length(254),
+    subject: p.string().length(255),
+    textBody: p.text(),
+    htmlBody: p.text(),
+    // Template name ("password_reset", "email_verification"): metrics and logs say this, never the body.
+    kind: p.string().length(32),
+    user: p.manyToOne(UserSchema).nullable().deleteRule("cascade").index(),
+    // queued → sending (claimed by one dispatcher) → sent | failed; back to queued to retry.
+    status: p.string().length(16),
+    attempts: p.integer().default(0),
+    nextAttemptAt: p.datetime(),
+    // A claim ends at claimed_until: a replica that died mid-send gives the message up then.
+    claimedUntil: p.datetime().nullable(),
+    claimedBy: p.string().length(64).nullable(),
+    // What went wrong last: an SMTP code and the error's first line, never credentials or the body.
+    lastError: p.string().length(500).nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    sentAt: p.datetime().nullable(),
+  },
+});
+export class MailOutboxEntity extends MailOutboxSchema.class {}
+MailOutboxSchema.setClass(MailOutboxEntity);
+
+export const entities = [UserEntity, SessionEntity, RefreshTokenEntity, AccountTokenEntity, MailOutboxEntity];

@@ -95,7 +95,12 @@ export function createSessionRepository(sql: Sql): SessionRepository & SessionAd
         .execute(async (trx) => {
           const row = await trx
             .insertInto("sessions")
-            .values({ user_id: s.userId, expires_at: s.expiresAt })
+            .values({
+              user_id: s.userId,
+              expires_at: s.expiresAt,
+              client_address: s.clientAddress,
+              user_agent: s.userAgent,
+            })
             .returning(SESSION_FIELDS)
             .executeTakeFirstOrThrow();
           await trx
@@ -260,7 +265,7 @@ const rotationValues = (sql: Sql, r: Rotation) => ({
 
 /**
  * PostgreSQL: one statement (data-modifying CTEs run together, atomically):
- * one round trip instead of begin, three statements and commit.
+ * one round trip instead of begin, four statements and commit.
  */
 function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
   const rotateInOneStatement = prepare(ROTATION, (v) =>
@@ -284,6 +289,13 @@ function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
           .where("rotated_at", "<", v.sealsRotatedBefore)
           .returning("token_hash"),
       )
+      // The session's last use, in the same statement and only for the winner.
+      .with("touched", (db) =>
+        db
+          .updateTable("sessions")
+          .set({ last_used_at: v.at })
+          .where("id", "in", db.selectFrom("rotated").select("rotated.session_id")),
+      )
       .insertInto("refresh_tokens")
       .columns(["token_hash", "session_id", "created_at", "expires_at"])
       .expression((db) =>
@@ -300,7 +312,7 @@ function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
   return async (r) => (await rotateInOneStatement.run(sql.db(), rotationValues(sql, r))).numAffectedRows === 1n;
 }
 
-/** SQLite: the same three statements in one transaction (on its one connection, it is short). */
+/** SQLite: the gate, the insert, the seal clearing and the session's last use in one transaction (on its one connection, it is short). */
 function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
   const markRotated = prepare(["at", "successor", "oldTokenHash"], (v) =>
     sql
@@ -329,6 +341,9 @@ function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
       .where("successor", "is not", null)
       .where("rotated_at", "<", v.sealsRotatedBefore),
   );
+  const touchSession = prepare(["at", "sessionId"], (v) =>
+    sql.db().updateTable("sessions").set({ last_used_at: v.at }).where("id", "=", v.sessionId),
+  );
   return (r) => {
     const values = rotationValues(sql, r);
     return sql
@@ -338,6 +353,7 @@ function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
         if ((await markRotated.run(trx, values)).numAffectedRows !== 1n) return false;
         await insertSuccessor.run(trx, values);
         await clearPastSeals.run(trx, values);
+        await touchSession.run(trx, values);
         return true;
       });
   };

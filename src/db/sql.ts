@@ -2,7 +2,13 @@ import type { InferKyselyDB, Kysely } from "@mikro-orm/sqlite";
 // Types only: kysely is MikroORM's query builder (`em.getKysely()`), installed with it.
 import type { CompiledQuery, QueryResult } from "kysely";
 import type { DatabaseConfig } from "../config.js";
-import type { RefreshTokenSchema, SessionSchema, UserSchema } from "./entities.js";
+import type {
+  AccountTokenSchema,
+  MailOutboxSchema,
+  RefreshTokenSchema,
+  SessionSchema,
+  UserSchema,
+} from "./entities.js";
 import type { Orm } from "./orm.js";
 
 /**
@@ -21,7 +27,12 @@ type StoredColumn<C> = C extends {
   ? { readonly __select__: Stored<S>; readonly __insert__: Stored<I>; readonly __update__: Stored<U> }
   : Stored<C>;
 type Schemas<Options extends { processOnCreateHooks?: boolean }> = InferKyselyDB<
-  typeof UserSchema | typeof SessionSchema | typeof RefreshTokenSchema,
+  | typeof UserSchema
+  | typeof SessionSchema
+  | typeof RefreshTokenSchema
+  // The account lifecycle (account-repository.ts, outbox-repository.ts).
+  | typeof AccountTokenSchema
+  | typeof MailOutboxSchema,
   Options
 >;
 type AsStored<S> = { [T in keyof S]: { [C in keyof S[T]]: StoredColumn<S[T][C]> } };

@@ -20,6 +20,7 @@ const USER_FIELDS = [
   "updated_at",
   "last_login_at",
   "roles",
+  "email_verified",
 ] as const;
 type UserRow = Row<"users", (typeof USER_FIELDS)[number]>;
 
@@ -36,6 +37,7 @@ export function toUser(sql: Sql, r: UserRow): User {
     updatedAt: sql.date(r.updated_at),
     lastLoginAt: sql.dateOrNull(r.last_login_at),
     roles: decodeRoles(r.roles),
+    emailVerified: sql.flag(r.email_verified),
   };
 }
 

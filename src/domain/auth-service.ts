@@ -10,7 +10,8 @@ import type {
   UserRepository,
 } from "./ports.js";
 import { hashRefreshToken, isRefreshTokenShaped, newRefreshToken, type SuccessorSeal } from "./refresh-tokens.js";
-import type { AuthResult, RefreshTokenRecord, RequestMeta, TokenPair, User } from "./types.js";
+import { sessionDetails } from "./session-details.js";
+import type { AuthResult, Caller, RefreshTokenRecord, RequestMeta, TokenPair, User } from "./types.js";
 import {
   checkToken,
   checkUsername,
@@ -101,7 +102,7 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   const secondsUntil = (at: Date | number, now: Date) => Math.max(0, Math.floor((+at - +now) / 1000));
 
-  async function openSession(user: User): Promise<TokenPair> {
+  async function openSession(user: User, meta: RequestMeta): Promise<TokenPair> {
     const now = clock.now();
     const refreshToken = newRefreshToken();
     const sessionEnd = new Date(+now + policy.sessionMaxLifetimeSeconds * 1000);
@@ -111,6 +112,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       expiresAt: sessionEnd,
       refreshTokenHash: hashRefreshToken(refreshToken),
       refreshExpiresAt,
+      ...sessionDetails(meta),
     });
     const access = await accessTokens.issue({
       userId: user.id,
@@ -166,6 +168,18 @@ export function createAuthService(deps: AuthServiceDeps) {
     throw tokenRevoked();
   }
 
+  async function authenticate(accessToken: string | null): Promise<Caller> {
+    if (!accessToken) throw invalidToken("access token");
+    const claims = await accessTokens.verify(accessToken);
+    const found = await sessions.findSessionWithUser(claims.sessionId);
+    if (!found || found.user.id !== claims.userId) throw invalidToken("access token");
+    const { session, user } = found;
+    if (!user.isActive) throw userInactive();
+    if (session.revokedAt) throw tokenRevoked();
+    if (+session.expiresAt <= +clock.now()) throw tokenExpired();
+    return { user, sessionId: session.id };
+  }
+
   return {
     async register(input: RegisterInput, meta: RequestMeta): Promise<AuthResult> {
       const violations: FieldViolation[] = [];
@@ -187,7 +201,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         events.emit({ event: "register", outcome: "failure", reason: reasonOf(e), clientAddress: meta.clientAddress });
         throw e;
       }
-      const tokens = await openSession(user);
+      const tokens = await openSession(user, meta);
       events.emit({ event: "register", outcome: "success", userId: user.id, clientAddress: meta.clientAddress });
       return { user, tokens };
     },
@@ -245,7 +259,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         await users.updatePasswordHash(found.user.id, await passwords.hash(password));
       }
       const user = await users.recordLogin(found.user.id, clock.now());
-      const tokens = await openSession(user);
+      const tokens = await openSession(user, meta);
       events.emit({ event: "login", outcome: "success", userId: user.id, clientAddress: meta.clientAddress });
       return { user, tokens };
     },
@@ -343,15 +357,7 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /** Resolves the user of an access token, rejecting tokens of ended sessions. */
     async currentUser(accessToken: string | null): Promise<User> {
-      if (!accessToken) throw invalidToken("access token");
-      const claims = await accessTokens.verify(accessToken);
-      const found = await sessions.findSessionWithUser(claims.sessionId);
-      if (!found || found.user.id !== claims.userId) throw invalidToken("access token");
-      const { session, user } = found;
-      if (!user.isActive) throw userInactive();
-      if (session.revokedAt) throw tokenRevoked();
-      if (+session.expiresAt <= +clock.now()) throw tokenExpired();
-      return user;
+      return (await authenticate(accessToken)).user;
     },
 
     /**
@@ -371,6 +377,13 @@ export function createAuthService(deps: AuthServiceDeps) {
         limit: PURGE_BATCH,
       });
     },
+
+    /**
+     * The caller an access token stands for (its user and session), with
+     * the same checks as currentUser: the one token check of every call
+     * that needs a signed-in user.
+     */
+    authenticate,
 
     /** Deactivates or reactivates an account; deactivation ends all its sessions. */
     async setActive(userId: string, active: boolean): Promise<void> {

@@ -10,6 +10,14 @@ export type AuthEventName =
   | "refresh_reuse_detected"
   | "logout"
   | "rate_limited"
+  // The account lifecycle (src/domain/account-service.ts).
+  | "password_changed"
+  | "password_reset_requested"
+  | "password_reset"
+  | "email_verification_requested"
+  | "email_verified"
+  | "session_revoked"
+  | "account_deleted"
   | AdminEventName;
 
 /** One per AdminService action (reads included: who looked at whom is audited too), and refusals. */
@@ -29,7 +37,8 @@ export type AdminEventName =
 
 export interface AuthEvent {
   readonly event: AuthEventName;
-  readonly outcome: "success" | "failure" | "replayed" | "revoked" | "blocked";
+  /** `ignored`: a mail request that queued nothing (unknown or deactivated address, per-account limit). */
+  readonly outcome: "success" | "failure" | "replayed" | "revoked" | "blocked" | "ignored";
   readonly userId?: string;
   readonly sessionId?: string;
   /** The error code of a failure. */

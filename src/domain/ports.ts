@@ -25,6 +25,9 @@ export interface NewSession {
   readonly expiresAt: Date;
   readonly refreshTokenHash: string;
   readonly refreshExpiresAt: Date;
+  /** Who opened it, for the user's session list (sessionDetails in session-details.ts). */
+  readonly clientAddress: string;
+  readonly userAgent: string;
 }
 
 export interface Rotation {
@@ -64,7 +67,8 @@ export interface SessionRepository {
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
   /**
    * Marks the old token rotated and stores the new one, atomically and only if
-   * the old token was still current. Returns false when another call won.
+   * the old token was still current, and stamps the session's last use.
+   * Returns false when another call won.
    */
   rotate(rotation: Rotation): Promise<boolean>;
   /** A session with its user, in one read (GetCurrentUser's hot path). */

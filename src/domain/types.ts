@@ -10,6 +10,8 @@ export interface User {
   readonly lastLoginAt: Date | null;
   /** Role names, sorted and distinct (see roles.ts); `[]` when none. */
   readonly roles: readonly string[];
+  /** Proven by a verification link or a password reset (both reach the mailbox). */
+  readonly emailVerified: boolean;
 }
 
 /** A user together with the stored password hash; never leaves the domain. */
@@ -52,6 +54,12 @@ export interface Session {
   /** Absolute end of the session; rotation never extends it. */
   readonly expiresAt: Date;
   readonly revokedAt: Date | null;
+}
+
+/** Who a verified access token stands for: its user (read now) and its open session. */
+export interface Caller {
+  readonly user: User;
+  readonly sessionId: string;
 }
 
 /** A stored refresh token, as found by its hash. */

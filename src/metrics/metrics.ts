@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { BreakerState } from "../db/resilience.js";
-import type { AuthEvents } from "../domain/events.js";
+import type { AuthEventName, AuthEvents } from "../domain/events.js";
 import type { HashLimiter } from "../passwords/hash-limiter.js";
 
 export interface MetricsSources {
@@ -21,6 +21,16 @@ export interface Metrics {
   /** An AuthEvents sink: logins, registrations and refresh reuse. */
   readonly events: AuthEvents;
 }
+
+const ACCOUNT_EVENTS: ReadonlySet<AuthEventName> = new Set<AuthEventName>([
+  "password_changed",
+  "password_reset_requested",
+  "password_reset",
+  "email_verification_requested",
+  "email_verified",
+  "session_revoked",
+  "account_deleted",
+]);
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, open: 1, half_open: 2, isolated: 3 };
 
@@ -58,6 +68,12 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const reuse = new Counter({
     name: "warden_refresh_reuse_detected_total",
     help: "Refresh tokens presented again after rotation (outside the grace window); each revoked its session.",
+    registers,
+  });
+  const account = new Counter({
+    name: "warden_account_events_total",
+    help: "Account lifecycle events (password_changed, password_reset_requested, password_reset, email_verification_requested, email_verified, session_revoked, account_deleted) by outcome and failure reason.",
+    labelNames: ["event", "outcome", "reason"] as const,
     registers,
   });
   new Gauge({
@@ -100,6 +116,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
         if (event.event === "login") logins.inc(labels);
         else if (event.event === "register") registrations.inc(labels);
         else if (event.event === "refresh_reuse_detected") reuse.inc();
+        else if (ACCOUNT_EVENTS.has(event.event)) account.inc({ event: event.event, ...labels });
       },
     },
   };

@@ -153,7 +153,7 @@ export function createAbuseGuard(rl: Config["rateLimit"], store: LimiterStore, e
 }
 
 /** consume() rejects with the counter's state once over the limit; that state is an answer, not an error. */
-async function consume(
+export async function consume(
   limiter: { consume(key: string): Promise<RateLimiterRes> },
   key: string,
 ): Promise<RateLimiterRes> {

@@ -32,7 +32,7 @@ export function createAdminHandlers(admin: AdminService) {
       user: toUserPb(await admin.setUserRoles(credentialsOf(ctx), req.userId, req.roles)),
     }),
     listUserSessions: async (req, ctx) => ({
-      sessions: (await admin.listUserSessions(credentialsOf(ctx), req.userId)).map((s) => toSessionPb(s, s.current)),
+      sessions: (await admin.listUserSessions(credentialsOf(ctx), req.userId)).map(toSessionPb),
     }),
     revokeUserSessions: async (req, ctx) => ({
       revokedCount: await admin.revokeUserSessions(credentialsOf(ctx), req.userId),

@@ -9,7 +9,7 @@ import {
   type User as UserPb,
   UserSchema,
 } from "../../gen/auth/v1/auth_pb.js";
-import type { Session, TokenPair, User } from "../domain/types.js";
+import type { TokenPair, User } from "../domain/types.js";
 
 export const toUserPb = (u: User): UserPb =>
   create(UserSchema, {
@@ -21,19 +21,7 @@ export const toUserPb = (u: User): UserPb =>
     updatedAt: timestampFromDate(u.updatedAt),
     lastLoginAt: u.lastLoginAt ? timestampFromDate(u.lastLoginAt) : undefined,
     roles: [...u.roles],
-  });
-
-/**
- * A session as the wire shows it. `last_used_at`, `client_address` and
- * `user_agent` stay unset until sessions record them (the account issue's
- * session columns).
- */
-export const toSessionPb = (s: Session, current: boolean): SessionPb =>
-  create(SessionSchema, {
-    id: s.id,
-    createdAt: timestampFromDate(s.createdAt),
-    expiresAt: timestampFromDate(s.expiresAt),
-    current,
+    emailVerified: u.emailVerified,
   });
 
 export const toTokenPairPb = (t: TokenPair): TokenPairPb =>
@@ -62,3 +50,26 @@ export function presentedBearerToken(header: string | null | undefined): string 
   if (!/^bearer(?:\s|$)/i.test(value)) return null;
   return bearerToken(value) ?? "";
 }
+
+/** A session as a list shows it; the details are absent for sessions made before they were recorded. */
+export interface SessionView {
+  readonly id: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly current: boolean;
+  /** Last login or refresh; the creation time when never refreshed. */
+  readonly lastUsedAt?: Date | null;
+  readonly clientAddress?: string | null;
+  readonly userAgent?: string | null;
+}
+
+export const toSessionPb = (s: SessionView): SessionPb =>
+  create(SessionSchema, {
+    id: s.id,
+    createdAt: timestampFromDate(s.createdAt),
+    lastUsedAt: timestampFromDate(s.lastUsedAt ?? s.createdAt),
+    expiresAt: timestampFromDate(s.expiresAt),
+    clientAddress: s.clientAddress ?? "",
+    userAgent: s.userAgent ?? "",
+    current: s.current,
+  });

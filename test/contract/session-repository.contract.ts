@@ -29,7 +29,14 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
     const hash = tokenHash();
     const expiresAt = later(3_600_000);
     const refreshExpiresAt = later(600_000);
-    const session = await sessions.create({ userId: user.id, expiresAt, refreshTokenHash: hash, refreshExpiresAt });
+    const session = await sessions.create({
+      userId: user.id,
+      expiresAt,
+      refreshTokenHash: hash,
+      refreshExpiresAt,
+      clientAddress: "203.0.113.9",
+      userAgent: "contract-test/1.0",
+    });
     return { user, session, hash, expiresAt, refreshExpiresAt };
   };
 
@@ -50,6 +57,37 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
       user,
     });
     expect(await sessions.findSessionWithUser(session.id)).toEqual({ session, user });
+  });
+
+  it("when a session is created and its token rotated, then it keeps who opened it and its last use is the rotation's time", async () => {
+    const { sessions, sql } = fixture();
+    const { session, hash } = await openSession();
+    const details = () =>
+      sql
+        .db()
+        .selectFrom("sessions")
+        .select(["client_address", "user_agent", "last_used_at"])
+        .where("id", "=", session.id)
+        .executeTakeFirstOrThrow();
+    expect(await details()).toMatchObject({
+      client_address: "203.0.113.9",
+      user_agent: "contract-test/1.0",
+      last_used_at: null,
+    });
+    const at = later(2_000);
+    const rotation = {
+      oldTokenHash: hash,
+      sessionId: session.id,
+      newExpiresAt: later(900_000),
+      successor: "s",
+      at,
+      sealsRotatedBefore: new Date(+at - 10_000),
+    };
+    expect(await sessions.rotate({ ...rotation, newTokenHash: tokenHash() })).toBe(true);
+    expect(sql.dateOrNull((await details()).last_used_at)).toEqual(at);
+    // A rotation that loses stamps nothing.
+    expect(await sessions.rotate({ ...rotation, newTokenHash: tokenHash(), at: later(60_000) })).toBe(false);
+    expect(sql.dateOrNull((await details()).last_used_at)).toEqual(at);
   });
 
   it("when a token or session does not exist, then nothing is found", async () => {
@@ -128,6 +166,8 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
           expiresAt: later(3_600_000),
           refreshTokenHash,
           refreshExpiresAt: later(600_000),
+          clientAddress: "",
+          userAgent: "",
         }),
       ),
     );
@@ -189,7 +229,14 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
     const open = (expiresAt: Date, refreshExpiresAt: Date) => {
       const hash = tokenHash();
       return sessions
-        .create({ userId: user.id, expiresAt, refreshTokenHash: hash, refreshExpiresAt })
+        .create({
+          userId: user.id,
+          expiresAt,
+          refreshTokenHash: hash,
+          refreshExpiresAt,
+          clientAddress: "",
+          userAgent: "",
+        })
         .then((session) => ({ session, hash }));
     };
     // Live sessions: one rotated long ago (its seal is past the window), one rotated just now.
@@ -245,6 +292,8 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
           expiresAt: longAgo,
           refreshTokenHash: tokenHash(),
           refreshExpiresAt: longAgo,
+          clientAddress: "",
+          userAgent: "",
         }),
       ),
     );
@@ -255,6 +304,8 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
       expiresAt: later(3_600_000),
       refreshTokenHash: hash,
       refreshExpiresAt: later(3_600_000),
+      clientAddress: "",
+      userAgent: "",
     });
     for (let i = 0; i < 5; i++) {
       const r = rotation(family.id, hash, { newExpiresAt: later(3_600_000) });

@@ -61,6 +61,7 @@ describe("operations surface", () => {
         expect(list.response?.statuses).toEqual({
           "": { status: "SERVING" },
           "auth.v1.AuthService": { status: "SERVING" },
+          "auth.v1.AccountService": { status: "SERVING" },
           "auth.v1.AdminService": { status: "SERVING" },
           "auth.v1.TokenService": { status: "SERVING" },
           "envoy.service.auth.v3.Authorization": { status: "SERVING" },
@@ -94,6 +95,7 @@ describe("operations surface", () => {
     it("when services and methods are listed, then every served service and each AuthService method appear, over v1 and v1alpha", async () => {
       const services = (await bufCurl("--list-services", server.baseUrl)).split("\n").filter(Boolean);
       expect(services.sort()).toEqual([
+        "auth.v1.AccountService",
         "auth.v1.AdminService",
         "auth.v1.AuthService",
         "auth.v1.TokenService",

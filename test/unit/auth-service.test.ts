@@ -33,6 +33,7 @@ function harness(opts: { reuseInterval?: number } = {}) {
         updatedAt: now,
         lastLoginAt: null,
         roles: [],
+        emailVerified: false,
         hash: u.passwordHash,
       };
       users.set(user.id, user);
