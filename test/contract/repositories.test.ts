@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe } from "vitest";
 import { describeEachDatabase } from "../helpers/databases.js";
 import { sessionRepositoryContract } from "./session-repository.contract.js";
 import { openRepositories, type RepositoryFixture } from "./support.js";
+import { userAdministrationContract } from "./user-administration.contract.js";
 import { userRepositoryContract } from "./user-repository.contract.js";
 
 /** The repository contract, once per database (as Ory Kratos runs one persister suite on every database). */
@@ -14,4 +15,5 @@ await describeEachDatabase(describe, "repositories", (kind) => {
 
   describe("UserRepository", () => userRepositoryContract(() => repos));
   describe("SessionRepository", () => sessionRepositoryContract(() => repos));
+  describe("UserAdministration and SessionAdministration", () => userAdministrationContract(() => repos));
 });

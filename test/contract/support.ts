@@ -4,14 +4,15 @@ import { createOrm, migrate, type Orm } from "../../src/db/orm.js";
 import { createSessionRepository } from "../../src/db/session-repository.js";
 import { createSql, type Sql } from "../../src/db/sql.js";
 import { createUserRepository } from "../../src/db/user-repository.js";
+import type { SessionAdministration, UserAdministration } from "../../src/domain/admin-ports.js";
 import type { SessionRepository, UserRepository } from "../../src/domain/ports.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
 
 /** The repositories under test on one fresh, migrated database, and a way to read its rows directly. */
 export interface RepositoryFixture {
   readonly kind: "sqlite" | "postgresql";
-  readonly users: UserRepository;
-  readonly sessions: SessionRepository;
+  readonly users: UserRepository & UserAdministration;
+  readonly sessions: SessionRepository & SessionAdministration;
   readonly sql: Sql;
   readonly orm: Orm;
   close(): Promise<void>;

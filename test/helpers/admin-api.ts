@@ -186,7 +186,7 @@ const HTTP_STATUS: Partial<Record<Code, number>> = {
   [Code.FailedPrecondition]: 412,
 };
 
-/** The REST routes of the google.api.http annotations, with path and query parameters, via fetch. */
+/** The REST routes of the google.api.http annotations, with path and query parameters, via fetch (POSTs with no body, as the README's curl lines send them). */
 export function restAdminApi(baseUrl: string): AdminApi {
   async function call(method: string, path: string, token: string | null, body?: unknown): Promise<Loose> {
     const headers: Record<string, string> = {};
@@ -223,10 +223,8 @@ export function restAdminApi(baseUrl: string): AdminApi {
       };
     },
     getUser: async (token, userId) => userView((await call("GET", user(userId), token)).user),
-    deactivateUser: async (token, userId) =>
-      userView((await call("POST", `${user(userId)}/deactivate`, token, {})).user),
-    reactivateUser: async (token, userId) =>
-      userView((await call("POST", `${user(userId)}/reactivate`, token, {})).user),
+    deactivateUser: async (token, userId) => userView((await call("POST", `${user(userId)}/deactivate`, token)).user),
+    reactivateUser: async (token, userId) => userView((await call("POST", `${user(userId)}/reactivate`, token)).user),
     setUserRoles: async (token, userId, roles) =>
       userView((await call("PUT", `${user(userId)}/roles`, token, { roles })).user),
     async listUserSessions(token, userId) {
@@ -234,8 +232,8 @@ export function restAdminApi(baseUrl: string): AdminApi {
       return (Array.isArray(r.sessions) ? r.sessions : []).map(sessionView);
     },
     revokeUserSessions: async (token, userId) =>
-      Number((await call("POST", `${user(userId)}/sessions/revoke`, token, {})).revoked_count ?? 0),
-    resetUserMfa: async (token, userId) => userView((await call("POST", `${user(userId)}/mfa/reset`, token, {})).user),
+      Number((await call("POST", `${user(userId)}/sessions/revoke`, token)).revoked_count ?? 0),
+    resetUserMfa: async (token, userId) => userView((await call("POST", `${user(userId)}/mfa/reset`, token)).user),
     async deleteUser(token, userId) {
       await call("DELETE", user(userId), token);
     },
