@@ -14,6 +14,8 @@ export function userAdministrationContract(fixture: () => RepositoryFixture): vo
       expiresAt: later(expiresInMs),
       refreshTokenHash: tokenHash(),
       refreshExpiresAt: later(Math.max(1000, expiresInMs / 2)),
+      clientAddress: "",
+      userAgent: "",
     });
 
   it("when users are listed, then in (created_at, id) order, a page at a time after a cursor, by e-mail or username prefix", async () => {
@@ -93,6 +95,8 @@ export function userAdministrationContract(fixture: () => RepositoryFixture): vo
       expiresAt: later(3_600_000),
       refreshTokenHash: hash,
       refreshExpiresAt: later(600_000),
+      clientAddress: "",
+      userAgent: "",
     });
     expect(await users.delete(user.id)).toBe(true);
     expect(await users.findById(user.id)).toBeNull();
