@@ -78,28 +78,29 @@ export interface App {
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const logger = createLogger(config.logLevel, opts.logStream);
   const clock = opts.clock ?? systemClock;
+  // First, so its dictionaries load on their own thread while everything below runs.
+  const estimator = config.password.minScore > 0 ? startStrengthEstimator() : undefined;
   for (const w of productionWarnings(config)) logger.warn(w.message, { setting: w.setting });
   // The SQLite file holds password hashes and token digests: its folder is the owner's alone.
   const sqliteFile =
     config.database.kind === "sqlite" && config.database.path !== ":memory:" ? config.database.path : "";
-  if (sqliteFile) await makePrivateDir(dirname(sqliteFile));
-
-  const orm = await createOrm(config.database, {
-    poolSize: config.resilience.dbPoolSize,
-    statementTimeoutMs: config.resilience.dbTimeoutMs,
-  });
+  let orm: Orm;
+  try {
+    if (sqliteFile) await makePrivateDir(dirname(sqliteFile));
+    orm = await createOrm(config.database, {
+      poolSize: config.resilience.dbPoolSize,
+      statementTimeoutMs: config.resilience.dbTimeoutMs,
+    });
+  } catch (e) {
+    await estimator?.close();
+    throw e;
+  }
   const hashLimiter = createHashLimiter(
     config.password.hashConcurrency,
     config.password.hashQueueTimeoutMs,
     config.password.hashQueueMax,
   );
   const passwords = createBcryptHasher(config.password.bcryptRounds, hashLimiter);
-  // Loads its dictionaries on a thread of its own, beside everything else;
-  // not awaited: only Register needs it, and an early one simply waits.
-  const estimator = config.password.minScore > 0 ? startStrengthEstimator() : undefined;
-  estimator?.ready.catch((e: unknown) => {
-    if (!estimator.closed) logger.error("password strength estimator failed to start", describeError(e));
-  });
   let keys: KeyRing;
   let dummyHash: string;
   try {
@@ -116,6 +117,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         warn: (message) => logger.warn(message),
       }),
       unmatchableHash(config.password.bcryptRounds),
+      // Ready before serving: no first Register waits for it, and no CPU
+      // burst of its loading competes with the first calls.
+      estimator?.ready,
     ]);
   } catch (e) {
     await Promise.allSettled([orm.close(true), estimator?.close()]);
