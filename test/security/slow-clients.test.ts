@@ -181,6 +181,26 @@ describe("slow and idle clients", () => {
       watching.destroy();
     }
   });
+  it("when a Watch runs over HTTP/1.1 (gRPC-Web), then the request deadline does not cut it: only receiving is timed", async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${server.baseUrl}/grpc.health.v1.Health/Watch`, {
+      method: "POST",
+      headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+      body: envelope(new Uint8Array(0)),
+      signal: abort.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    expect((await reader.read()).done).toBe(false); // the first status
+    let ended = false;
+    void reader.read().then(
+      (r) => (ended = r.done),
+      () => (ended = true),
+    );
+    await sleep(2000 + 1500 + 1000);
+    expect(ended).toBe(false);
+    abort.abort();
+  });
 });
 
 describe("connections per client and in total", () => {
