@@ -44,7 +44,13 @@ import { createCallContextInterceptor } from "./transport/interceptors/call-cont
 import { createErrorInterceptor } from "./transport/interceptors/errors.js";
 import { createLoggingInterceptor } from "./transport/interceptors/logging.js";
 import { runtimeErrorGate } from "./transport/runtime-errors.js";
-import { createServer, type NodeRequest, type NodeResponse, type ServerHandle } from "./transport/server.js";
+import {
+  createServer,
+  type NodeRequest,
+  type NodeResponse,
+  type ServerHandle,
+  type ServerLimits,
+} from "./transport/server.js";
 
 export interface AppOptions {
   /** Where log lines go; stdout by default. Tests capture them here. */
@@ -234,8 +240,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   let closing = false;
 
   const metricsServer = config.http.metricsPort === undefined ? undefined : createMetricsServer(metrics.route);
-  const isTrustedPeer = trustedPeerCheck(config.http.trustedProxies);
-  const server = createServer({ ...config.http, isTrustedPeer }, (req, res) => {
+  const limits: ServerLimits = {
+    ...config.http,
+    isTrustedPeer: trustedPeerCheck(config.http.trustedProxies),
+    onConnectionsRefused: (r) =>
+      logger.warn("connections refused", {
+        cap: r.cap === "total" ? "HTTP_MAX_CONNECTIONS" : "HTTP_MAX_CONNECTIONS_PER_CLIENT",
+        client: r.client,
+        refused: r.refused,
+        hint: r.cap === "per_client" ? "a proxy in front of the service belongs in TRUSTED_PROXIES" : undefined,
+      }),
+  };
+  const server = createServer(limits, (req, res) => {
     const requestId = acceptRequestId(req.headers["x-request-id"]);
     res.setHeader("x-request-id", requestId);
     const call: CallContext = {

@@ -219,6 +219,15 @@ describe("connections per client and in total", () => {
       expect(received).toBe("");
       expect(ms).toBeLessThan(1000);
       expect(capped.app.server.connections).toBe(5);
+      // Dropping is silent on the wire, so the log says it (at most once a minute per cap).
+      expect(capped.logs.filter((l) => l.message === "connections refused")).toEqual([
+        expect.objectContaining({
+          level: "warn",
+          cap: "HTTP_MAX_CONNECTIONS_PER_CLIENT",
+          client: "127.0.0.1",
+          refused: 1,
+        }),
+      ]);
       // Another client (a different loopback address) is still let in.
       const other = await new Promise<net.Socket>((resolve, reject) => {
         const s = net.connect({ port: capped.port, host: "127.0.0.1", localAddress: "127.0.0.2" }, () => resolve(s));
