@@ -47,7 +47,7 @@ import { createHealthRoute } from "./transport/http/health-route.js";
 import { createJwksRoute } from "./transport/http/jwks-route.js";
 import { createMetricsRoute } from "./transport/http/metrics-route.js";
 import { createMetricsServer } from "./transport/http/metrics-server.js";
-import { createServer } from "./transport/server.js";
+import { createServer, type ServerLimits } from "./transport/server.js";
 
 export interface AppOptions {
   /** Where log lines go; stdout by default. Tests capture them here. */
@@ -272,10 +272,19 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
     onCallDone: metrics.onCallDone,
     tracing,
   });
-  const server = createServer(
-    { ...config.http, isTrustedPeer: trustedPeerCheck(config.http.trustedProxies) },
-    front.handler,
-  );
+  const limits: ServerLimits = {
+    ...config.http,
+    isTrustedPeer: trustedPeerCheck(config.http.trustedProxies),
+    // Dropping is silent on the wire, so the log says it (at most once a minute per cap).
+    onConnectionsRefused: (r) =>
+      logger.warn("connections refused", {
+        cap: r.cap === "total" ? "HTTP_MAX_CONNECTIONS" : "HTTP_MAX_CONNECTIONS_PER_CLIENT",
+        client: r.client,
+        refused: r.refused,
+        hint: r.cap === "per_client" ? "a proxy in front of the service belongs in TRUSTED_PROXIES" : undefined,
+      }),
+  };
+  const server = createServer(limits, front.handler);
   const metricsServer =
     config.http.metricsPort === undefined ? undefined : createMetricsServer(createMetricsRoute(metrics.registry));
   if (metricsServer) closers.add("metrics server", () => metricsServer.close());

@@ -13,14 +13,12 @@ export interface StrengthVerdict {
 export interface StrengthEstimator {
   /**
    * Resolves once the dictionaries are loaded; rejects if the thread cannot
-   * start. Estimates asked for earlier wait for it, so nothing needs to.
+   * start. Estimates asked for earlier simply wait for it.
    */
   readonly ready: Promise<void>;
   /** Estimates at most the first {@link ESTIMATE_MAX_CHARACTERS} code points of `password`. */
   estimate(password: string, userInputs: readonly string[]): Promise<StrengthVerdict>;
   close(): Promise<void>;
-  /** True once close() was called (a failure after that is no news). */
-  readonly closed: boolean;
 }
 
 /** The estimator's cost grows faster than linearly with length; past this, a password is strong by length anyway. */
@@ -54,7 +52,6 @@ export function startStrengthEstimator(): StrengthEstimator {
   const pending = new Map<number, Pending>();
   let nextId = 0;
   let failure: unknown;
-  let closed = false;
 
   const ready = new Promise<void>((resolve, reject) => {
     worker.once("message", () => resolve());
@@ -100,11 +97,7 @@ export function startStrengthEstimator(): StrengthEstimator {
       });
     },
     async close() {
-      closed = true;
       await worker.terminate();
-    },
-    get closed() {
-      return closed;
     },
   };
 }

@@ -2,7 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
-import { createConnectionGate } from "./connection-gate.js";
+import { createConnectionGate, type RefusalReport } from "./connection-gate.js";
 import { guardSession, guardStream } from "./h2-guards.js";
 
 /** Requests and responses of either server, as Connect's node adapter types them. */
@@ -44,6 +44,8 @@ export interface ServerLimits {
   readonly requestTimeoutMs: number;
   /** An HTTP/2 session with no open stream is closed after this long. */
   readonly idleTimeoutMs: number;
+  /** Told, at most once a minute per cap, that connections were dropped. */
+  readonly onConnectionsRefused?: (report: RefusalReport) => void;
 }
 
 /** The HTTP/2 connection preface starts with these bytes; no HTTP/1 request does. */
@@ -97,6 +99,7 @@ export function createServer(limits: ServerLimits, handler: NodeHandler): Server
     max: limits.maxConnections,
     maxPerClient: limits.maxConnectionsPerClient,
     exempt: limits.isTrustedPeer,
+    onRefused: limits.onConnectionsRefused,
   });
 
   const tcp = net.createServer({ noDelay: true }, (socket) => {

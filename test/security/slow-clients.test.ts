@@ -182,6 +182,26 @@ describe("slow and idle clients", () => {
       watching.destroy();
     }
   });
+  it("when a Watch runs over HTTP/1.1 (gRPC-Web), then the request deadline does not cut it: only receiving is timed", async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${server.baseUrl}/grpc.health.v1.Health/Watch`, {
+      method: "POST",
+      headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+      body: envelope(new Uint8Array(0)),
+      signal: abort.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    expect((await reader.read()).done).toBe(false); // the first status
+    let ended = false;
+    void reader.read().then(
+      (r) => (ended = r.done),
+      () => (ended = true),
+    );
+    await sleep(2000 + 1500 + 1000);
+    expect(ended).toBe(false);
+    abort.abort();
+  });
 });
 
 describe("connections per client and in total", () => {
@@ -200,6 +220,15 @@ describe("connections per client and in total", () => {
       expect(received).toBe("");
       expect(ms).toBeLessThan(1000);
       expect(capped.app.connections).toBe(5);
+      // Dropping is silent on the wire, so the log says it (at most once a minute per cap).
+      expect(capped.logs.filter((l) => l.message === "connections refused")).toEqual([
+        expect.objectContaining({
+          level: "warn",
+          cap: "HTTP_MAX_CONNECTIONS_PER_CLIENT",
+          client: "127.0.0.1",
+          refused: 1,
+        }),
+      ]);
       // Another client (a different loopback address) is still let in.
       const other = await new Promise<net.Socket>((resolve, reject) => {
         const s = net.connect({ port: capped.port, host: "127.0.0.1", localAddress: "127.0.0.2" }, () => resolve(s));
