@@ -132,12 +132,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   // Loads its dictionaries on a thread of its own, beside everything else;
   // not awaited: only the calls that choose a password need it, and an early one simply waits.
   const estimator = config.password.minScore > 0 ? startStrengthEstimator() : undefined;
-  if (estimator) {
-    closers.add("password strength estimator", () => estimator.close());
-    estimator.ready.catch((e: unknown) => {
-      if (!estimator.closed) logger.error("password strength estimator failed to start", describeError(e));
-    });
-  }
+  if (estimator) closers.add("password strength estimator", () => estimator.close());
   // Independent start-up work runs side by side: schema, keys, the dummy hash.
   const [, keys, dummyHash] = await Promise.all([
     migrate(orm),
@@ -151,6 +146,9 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
       warn: (message) => logger.warn(message),
     }),
     unmatchableHash(config.password.bcryptRounds),
+    // Ready before serving: no first Register waits for it, and no CPU
+    // burst of its loading competes with the first calls.
+    estimator?.ready,
   ]);
   // After the migrations, so the -wal and -shm files exist too (later ones inherit the file's mode).
   if (sqliteFile) await restrictFiles([sqliteFile, `${sqliteFile}-wal`, `${sqliteFile}-shm`]);
