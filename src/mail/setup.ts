@@ -49,7 +49,12 @@ export function createMailSystem(deps: {
 }): MailSystem {
   const { config, logger } = deps;
   const outbox = guarded(createOutboxRepository(deps.sql), deps.guard);
-  const metrics = createMailMetrics(deps.registry, () => outbox.oldestUnsent());
+  const metrics = createMailMetrics(deps.registry);
+  // The backlog gauge's input, read on a schedule of its own: it must move
+  // in production without SMTP_URL too (no dispatcher then), which is when
+  // it matters most. Unreachable outbox: the last value stays.
+  const readBacklog = () => outbox.oldestUnsent().then(metrics.oldestUnsent, () => undefined);
+  let backlogTimer: NodeJS.Timeout | undefined;
   const transport = chooseTransport(config, logger);
   const dispatcher = transport
     ? createMailDispatcher({
@@ -74,10 +79,16 @@ export function createMailSystem(deps: {
     }),
     signal: { queued: metrics.queued, wake: () => dispatcher?.notify() },
     start() {
+      void readBacklog();
+      backlogTimer = setInterval(readBacklog, config.mail.pollIntervalMs);
+      backlogTimer.unref();
       if (!dispatcher || !transport) return;
       dispatcher.start();
       logger.info("mail dispatcher started", { transport: transport.description, owner: dispatcher.owner });
     },
-    close: async (timeoutMs) => dispatcher?.close(timeoutMs),
+    async close(timeoutMs) {
+      clearInterval(backlogTimer);
+      await dispatcher?.close(timeoutMs);
+    },
   };
 }

@@ -5,15 +5,19 @@ export interface MailMetrics {
   queued(kind: MailKind): void;
   sent(kind: string): void;
   failed(kind: string): void;
+  /** The oldest message neither sent nor given up, as last read from the outbox (null: none). */
+  oldestUnsent(queuedAt: Date | null): void;
 }
 
 /**
  * The outbox's metrics, in the app's registry. The counters are per replica
- * (sum them); the age gauge reads the shared outbox on each scrape, so every
- * replica reports the same value. A scrape never fails because the
- * database does: the gauge then keeps its last value.
+ * (sum them). The age gauge is computed at scrape time from the oldest
+ * unsent message's time, which the mail system reads from the shared outbox
+ * on its own schedule (every MAIL_POLL_INTERVAL_MS), so every replica
+ * reports about the same value and a scrape never queries the database:
+ * /metrics is unauthenticated, and a scrape must cost nothing but CPU.
  */
-export function createMailMetrics(registry: Registry, oldestUnsent: () => Promise<Date | null>): MailMetrics {
+export function createMailMetrics(registry: Registry): MailMetrics {
   const registers = [registry];
   const queued = new Counter({
     name: "warden_mail_queued_total",
@@ -33,22 +37,21 @@ export function createMailMetrics(registry: Registry, oldestUnsent: () => Promis
     labelNames: ["kind"] as const,
     registers,
   });
+  let oldest: Date | null = null;
   new Gauge({
     name: "warden_mail_oldest_unsent_age_seconds",
-    help: "Age of the oldest message in the outbox that is neither sent nor given up; 0 when there is none.",
+    help: "Age of the oldest message in the outbox that is neither sent nor given up (read every MAIL_POLL_INTERVAL_MS); 0 when there is none.",
     registers,
-    async collect() {
-      try {
-        const oldest = await oldestUnsent();
-        this.set(oldest ? Math.max(0, (Date.now() - +oldest) / 1000) : 0);
-      } catch {
-        // Keep the last value; the database's state has metrics of its own.
-      }
+    collect() {
+      this.set(oldest ? Math.max(0, (Date.now() - +oldest) / 1000) : 0);
     },
   });
   return {
     queued: (kind) => queued.inc({ kind }),
     sent: (kind) => sent.inc({ kind }),
     failed: (kind) => failed.inc({ kind }),
+    oldestUnsent: (queuedAt) => {
+      oldest = queuedAt;
+    },
   };
 }
