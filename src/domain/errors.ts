@@ -11,6 +11,8 @@ export type ErrorReason =
   | "TOKEN_EXPIRED"
   | "TOKEN_REVOKED"
   | "USER_INACTIVE"
+  | "NOT_FOUND"
+  | "FAILED_PRECONDITION"
   | "RATE_LIMITED"
   | "SERVICE_UNAVAILABLE"
   | "INTERNAL_ERROR";
@@ -54,7 +56,8 @@ export const validationError = (violations: readonly FieldViolation[]) =>
     { violations },
   );
 
-export const invalidCredentials = () => new DomainError("INVALID_CREDENTIALS", "invalid e-mail/username or password");
+export const invalidCredentials = (message = "invalid e-mail/username or password") =>
+  new DomainError("INVALID_CREDENTIALS", message);
 
 export const invalidToken = (what = "token") => new DomainError("INVALID_TOKEN", `invalid ${what}`);
 
@@ -63,6 +66,12 @@ export const tokenExpired = () => new DomainError("TOKEN_EXPIRED", "token has ex
 export const tokenRevoked = () => new DomainError("TOKEN_REVOKED", "token has been revoked; sign in again");
 
 export const userInactive = () => new DomainError("USER_INACTIVE", "account is deactivated");
+
+/** The thing asked for does not exist (for this caller). */
+export const notFound = (what: string) => new DomainError("NOT_FOUND", `${what} not found`);
+
+/** The account is not in the state the call needs (API.md: FAILED_PRECONDITION). */
+export const failedPrecondition = (message: string) => new DomainError("FAILED_PRECONDITION", message);
 
 export const userAlreadyExists = () =>
   new DomainError("USER_ALREADY_EXISTS", "e-mail or username is already registered");

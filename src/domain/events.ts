@@ -3,7 +3,18 @@
  * turns them into audit log lines and metrics, adding the request id and
  * client address from the call's context. Never carries secrets.
  */
-export type AuthEventName = "register" | "login" | "refresh" | "refresh_reuse_detected" | "logout" | "rate_limited";
+export type AuthEventName =
+  | "register"
+  | "login"
+  | "refresh"
+  | "refresh_reuse_detected"
+  | "logout"
+  | "rate_limited"
+  | "mfa_enabled"
+  | "mfa_disabled"
+  | "mfa_reset"
+  | "recovery_codes_regenerated"
+  | "mfa_challenge_failed";
 
 export interface AuthEvent {
   readonly event: AuthEventName;

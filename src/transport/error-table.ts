@@ -13,6 +13,8 @@ export const ERROR_TABLE: Readonly<Record<ErrorReason, { readonly code: Code; re
   TOKEN_EXPIRED: { code: Code.Unauthenticated, http: 401 },
   TOKEN_REVOKED: { code: Code.Unauthenticated, http: 401 },
   USER_INACTIVE: { code: Code.PermissionDenied, http: 403 },
+  NOT_FOUND: { code: Code.NotFound, http: 404 },
+  FAILED_PRECONDITION: { code: Code.FailedPrecondition, http: 412 },
   RATE_LIMITED: { code: Code.ResourceExhausted, http: 429 },
   SERVICE_UNAVAILABLE: { code: Code.Unavailable, http: 503 },
   INTERNAL_ERROR: { code: Code.Internal, http: 500 },
