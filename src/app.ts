@@ -3,18 +3,27 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AuthService as AuthServiceDesc } from "../gen/auth/v1/auth_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import type { Config } from "./config.js";
+import { createMfaAccounts } from "./db/mfa-accounts.js";
+import { createMfaChallengeRepository } from "./db/mfa-challenge-repository.js";
+import { createMfaFactorRepository } from "./db/mfa-factor-repository.js";
 import { createOrm, migrate, type Orm } from "./db/orm.js";
 import { createDbProbe } from "./db/probe.js";
 import { createSessionRepository, createUserRepository } from "./db/repositories.js";
 import { createDbGuard, type DbGuard, guarded } from "./db/resilience.js";
+import { createSessionRevoker } from "./db/session-revoker.js";
 import { type AuthService, createAuthService } from "./domain/auth-service.js";
 import { type AuthEvents, combineEvents } from "./domain/events.js";
+import { createMfaService, type MfaService } from "./domain/mfa-service.js";
 import { type Clock, systemClock } from "./domain/ports.js";
 import { createHealthMonitor, type HealthMonitor } from "./health/health-monitor.js";
 import { createHealthHandlers } from "./health/health-service.js";
 import { createHealthRoute } from "./health/http-route.js";
 import { createLogger, describeError, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
+import { loadMfaKeys, type MfaKey } from "./mfa/keys.js";
+import { createRecoveryCodeHasher } from "./mfa/recovery-code-hasher.js";
+import { createSecretSealer } from "./mfa/secret-sealer.js";
+import { createTotp } from "./mfa/totp.js";
 import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
 import { loadPasswordBlocklist } from "./passwords/blocklist.js";
 import { createHashLimiter, type HashLimiter } from "./passwords/hash-limiter.js";
@@ -52,6 +61,8 @@ export interface App {
   readonly orm: Orm;
   readonly keys: KeyRing;
   readonly auth: AuthService;
+  /** The second factor; transport wiring (AccountService, VerifyMfa, Login) still to come. */
+  readonly mfa: MfaService;
   readonly hashLimiter: HashLimiter;
   readonly server: ServerHandle;
   readonly dbGuard: DbGuard;
@@ -81,9 +92,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const blocklistLoading = loadPasswordBlocklist();
   let keys: KeyRing;
   let dummyHash: string;
+  let mfaKeys: MfaKey[];
   try {
     // Independent start-up work runs side by side: schema, keys, the dummy hash.
-    [, keys, dummyHash] = await Promise.all([
+    [, keys, dummyHash, mfaKeys] = await Promise.all([
       migrate(orm),
       loadKeyRing({
         privateKey: config.jwt.privateKey,
@@ -93,6 +105,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         allowGenerate: config.env !== "production",
       }),
       unmatchableHash(config.password.bcryptRounds),
+      loadMfaKeys({
+        configured: config.mfa.encryptionKeys,
+        dataDir: config.dataDir,
+        allowGenerate: config.env !== "production",
+      }),
     ]);
   } catch (e) {
     await orm.close(true);
@@ -115,6 +132,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     await orm.close(true);
     throw e;
   });
+  const loginGuard = config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined;
+  const events = combineEvents(auditLog, metrics.events);
   const auth = createAuthService({
     users: guarded(createUserRepository(orm), dbGuard),
     sessions: guarded(createSessionRepository(orm), dbGuard),
@@ -125,16 +144,31 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       clock,
     ),
     clock,
-    events: combineEvents(auditLog, metrics.events),
+    events,
     dummyHash,
     passwordBlocklist,
-    loginGuard: config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined,
+    loginGuard,
     policy: {
       passwordMinLength: config.password.minLength,
       refreshTtlSeconds: config.jwt.refreshTtlSeconds,
       sessionMaxLifetimeSeconds: config.jwt.sessionMaxLifetimeSeconds,
       refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
     },
+  });
+
+  const mfa = createMfaService({
+    factors: guarded(createMfaFactorRepository(orm), dbGuard),
+    challenges: guarded(createMfaChallengeRepository(orm), dbGuard),
+    accounts: guarded(createMfaAccounts(orm), dbGuard),
+    sessions: guarded(createSessionRevoker(orm), dbGuard),
+    passwords,
+    totp: createTotp({ issuer: config.mfa.issuer }),
+    sealer: createSecretSealer(mfaKeys),
+    recoveryCodes: createRecoveryCodeHasher(mfaKeys),
+    clock,
+    events,
+    loginGuard,
+    policy: { challengeTtlSeconds: config.mfa.challengeTtlSeconds },
   });
 
   const routes = (router: ConnectRouter) => {
@@ -220,6 +254,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     orm,
     keys,
     auth,
+    mfa,
     hashLimiter,
     server,
     dbGuard,

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -118,6 +118,7 @@ describe("the service process", () => {
         NODE_ENV: "production",
         DATABASE_URL: db.url,
         JWT_PRIVATE_KEY_FILE: keyFile,
+        MFA_ENCRYPTION_KEYS: `prod-1:${randomBytes(32).toString("base64")}`,
         DATA_DIR: join(dataDir, "prod"),
       });
       try {
