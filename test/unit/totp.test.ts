@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,22 +15,9 @@ import { loadMfaKeys, MfaKeyError, parseMfaKeys } from "../../src/mfa/keys.js";
 import { createRecoveryCodeHasher } from "../../src/mfa/recovery-code-hasher.js";
 import { createSecretSealer } from "../../src/mfa/secret-sealer.js";
 import { createTotp } from "../../src/mfa/totp.js";
+import { hotpCode as referenceCode } from "../helpers/totp.js";
 
 const totp = createTotp({ issuer: "warden" });
-
-/** RFC 4226 §5.3 / RFC 6238 §4, written out independently of the library under test. */
-function referenceCode(base32: string, step: number): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const c of base32.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
-  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => Number.parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac("sha1", key).update(counter).digest();
-  const offset = (mac[mac.length - 1] ?? 0) & 0xf;
-  const binary = mac.readUInt32BE(offset) & 0x7fffffff;
-  return String(binary % 1_000_000).padStart(6, "0");
-}
 
 /** A fixed clock: the middle of one 30-second step. */
 const T0 = new Date("2026-11-30T12:00:15.000Z");
