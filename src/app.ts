@@ -1,19 +1,28 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { createAuditLog } from "./audit/audit-log.js";
 import type { Config } from "./config.js";
+import { createMfaAccounts } from "./db/mfa-accounts.js";
+import { createMfaChallengeRepository } from "./db/mfa-challenge-repository.js";
+import { createMfaFactorRepository } from "./db/mfa-factor-repository.js";
 import { createOrm, migrate } from "./db/orm.js";
 import { createDbProbe } from "./db/probe.js";
 import { createDbGuard, guarded } from "./db/resilience.js";
 import { createSessionRepository } from "./db/session-repository.js";
+import { createSessionRevoker } from "./db/session-revoker.js";
 import { createSql } from "./db/sql.js";
 import { createUserRepository } from "./db/user-repository.js";
 import { createAuthService } from "./domain/auth-service.js";
 import { combineEvents } from "./domain/events.js";
+import { createMfaService } from "./domain/mfa-service.js";
 import { type Clock, systemClock } from "./domain/ports.js";
 import { createHealthMonitor } from "./health/health-monitor.js";
 import { type Closers, createClosers } from "./lifecycle.js";
 import { createLogger, describeError, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics/metrics.js";
+import { loadMfaKeys } from "./mfa/keys.js";
+import { createRecoveryCodeHasher } from "./mfa/recovery-code-hasher.js";
+import { createSecretSealer } from "./mfa/secret-sealer.js";
+import { createTotp } from "./mfa/totp.js";
 import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
 import { loadPasswordBlocklist } from "./passwords/blocklist.js";
 import { createHashLimiter } from "./passwords/hash-limiter.js";
@@ -83,7 +92,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   // Started now, awaited after the migrations: it overlaps them.
   const blocklistLoading = loadPasswordBlocklist();
   // Independent start-up work runs side by side: schema, keys, the dummy hash.
-  const [, keys, dummyHash] = await Promise.all([
+  const [, keys, dummyHash, mfaKeys] = await Promise.all([
     migrate(orm),
     loadKeyRing({
       privateKey: config.jwt.privateKey,
@@ -93,6 +102,11 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
       allowGenerate: config.env !== "production",
     }),
     unmatchableHash(config.password.bcryptRounds),
+    loadMfaKeys({
+      configured: config.mfa.encryptionKeys,
+      dataDir: config.dataDir,
+      allowGenerate: config.env !== "production",
+    }),
   ]);
   const limiterStore = await openLimiterStore(config.rateLimit, config.database, logger);
   closers.add("rate-limit store", () => limiterStore.close());
@@ -109,7 +123,25 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   const auditLog = createAuditLog(logger);
 
   const sql = createSql(orm, config.database.kind);
+  const events = combineEvents(auditLog, metrics.events);
+  // One guard for Login and VerifyMfa: wrong codes count toward the same per-account limits.
+  const loginGuard = config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined;
+  const mfa = createMfaService({
+    factors: guarded(createMfaFactorRepository(sql), dbGuard),
+    challenges: guarded(createMfaChallengeRepository(sql), dbGuard),
+    accounts: guarded(createMfaAccounts(sql), dbGuard),
+    sessions: guarded(createSessionRevoker(sql), dbGuard),
+    passwords,
+    totp: createTotp({ issuer: config.mfa.issuer }),
+    sealer: createSecretSealer(mfaKeys),
+    recoveryCodes: createRecoveryCodeHasher(mfaKeys),
+    clock,
+    events,
+    loginGuard,
+    policy: { challengeTtlSeconds: config.mfa.challengeTtlSeconds },
+  });
   const services: Services = {
+    mfa,
     auth: createAuthService({
       users: guarded(createUserRepository(sql), dbGuard),
       sessions: guarded(createSessionRepository(sql), dbGuard),
@@ -120,10 +152,10 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
         clock,
       ),
       clock,
-      events: combineEvents(auditLog, metrics.events),
+      events,
       dummyHash,
       passwordBlocklist: await blocklistLoading,
-      loginGuard: config.rateLimit.enabled ? createAbuseGuard(config.rateLimit, limiterStore, auditLog) : undefined,
+      loginGuard,
       policy: {
         passwordMinLength: config.password.minLength,
         refreshTtlSeconds: config.jwt.refreshTtlSeconds,

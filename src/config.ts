@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { z } from "zod";
+import { MfaKeyError, parseMfaKeys } from "./mfa/keys.js";
 
 /**
  * Every setting of the service, read from the environment once at start.
@@ -70,6 +71,9 @@ const envSchema = z.object({
   LOGIN_ADDRESS_WINDOW_SECONDS: int(1, 86_400).default(300),
   REGISTER_ADDRESS_LIMIT: int(1, 1_000_000).default(30),
   REGISTER_ADDRESS_WINDOW_SECONDS: int(1, 86_400).default(300),
+  TOTP_ISSUER: z.string().min(1).max(64).default("warden"),
+  MFA_CHALLENGE_TTL: int(30, 300).default(300),
+  MFA_ENCRYPTION_KEYS: z.string().min(1).optional(),
   BENCH_ECHO: bool.default(false),
 });
 
@@ -127,6 +131,14 @@ export interface Config {
     readonly registerAddressLimit: number;
     readonly registerAddressWindowSeconds: number;
   };
+  readonly mfa: {
+    /** Issuer in the otpauth:// URI (what authenticator apps show). */
+    readonly issuer: string;
+    /** Lifetime of a login challenge, seconds. */
+    readonly challengeTtlSeconds: number;
+    /** `kid:base64key,...`, validated; decoded by src/mfa/keys.ts. Unset: a development key in DATA_DIR. */
+    readonly encryptionKeys?: string;
+  };
   /** Serves bench.v1.EchoService, the benchmark's baseline RPC; never in production. */
   readonly benchEcho: boolean;
 }
@@ -157,6 +169,19 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     throw new ConfigError(
       "JWT_PRIVATE_KEY: a signing key (JWT_PRIVATE_KEY, JWT_PRIVATE_KEY_FILE or JWT_KEYS_DIR) must be set when NODE_ENV=production",
     );
+  }
+  if (production && !e.MFA_ENCRYPTION_KEYS) {
+    throw new ConfigError(
+      "MFA_ENCRYPTION_KEYS: a key for second-factor secrets (kid:base64 of 32 bytes) must be set when NODE_ENV=production",
+    );
+  }
+  if (e.MFA_ENCRYPTION_KEYS) {
+    try {
+      parseMfaKeys(e.MFA_ENCRYPTION_KEYS);
+    } catch (err) {
+      if (err instanceof MfaKeyError) throw new ConfigError(err.message);
+      throw err;
+    }
   }
   if (e.LOGIN_ACCOUNT_FREE_FAILURES > e.LOGIN_ACCOUNT_MAX_FAILURES) {
     throw new ConfigError("LOGIN_ACCOUNT_FREE_FAILURES: must not exceed LOGIN_ACCOUNT_MAX_FAILURES");
@@ -219,6 +244,11 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       loginAddressWindowSeconds: e.LOGIN_ADDRESS_WINDOW_SECONDS,
       registerAddressLimit: e.REGISTER_ADDRESS_LIMIT,
       registerAddressWindowSeconds: e.REGISTER_ADDRESS_WINDOW_SECONDS,
+    },
+    mfa: {
+      issuer: e.TOTP_ISSUER,
+      challengeTtlSeconds: e.MFA_CHALLENGE_TTL,
+      encryptionKeys: e.MFA_ENCRYPTION_KEYS,
     },
     benchEcho: e.BENCH_ECHO,
   };

@@ -3,6 +3,7 @@ import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { AuthService as AuthServiceDesc } from "../gen/auth/v1/auth_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import type { AuthService } from "./domain/auth-service.js";
+import type { MfaService } from "./domain/mfa-service.js";
 import type { HealthMonitor } from "./health/health-monitor.js";
 import { createHealthHandlers } from "./health/health-service.js";
 import { registerReflection } from "./reflection/reflection-service.js";
@@ -11,6 +12,8 @@ import { createAuthHandlers } from "./transport/auth-handlers.js";
 /** The domain services the RPC handlers call. */
 export interface Services {
   readonly auth: AuthService;
+  /** The second factor (AccountService's TOTP RPCs; `resetUserMfa` for AdminService). */
+  readonly mfa: MfaService;
 }
 
 /** One Connect service this server serves: its descriptor and its handlers. */

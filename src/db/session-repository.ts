@@ -1,5 +1,6 @@
 import type { NewSession, Rotation, SessionRepository } from "../domain/ports.js";
 import type { RefreshTokenRecord, Session } from "../domain/types.js";
+import { decodeAmr, encodeAmr } from "./amr-column.js";
 import { prepare, type Row, type Sql } from "./sql.js";
 import { toUser, USER_COLUMNS } from "./user-repository.js";
 
@@ -21,6 +22,7 @@ const SESSION_FIELDS = [
   "created_at as session_created_at",
   "expires_at as session_expires_at",
   "revoked_at as session_revoked_at",
+  "amr",
 ] as const;
 /** The same under the alias `s`, for joins. */
 const SESSION_COLUMNS = SESSION_FIELDS.map((f) => `s.${f}` as const);
@@ -30,6 +32,7 @@ type SessionRow = {
   session_created_at: Row<"sessions", "created_at">["created_at"];
   session_expires_at: Row<"sessions", "expires_at">["expires_at"];
   session_revoked_at: Row<"sessions", "revoked_at">["revoked_at"];
+  amr: Row<"sessions", "amr">["amr"];
 };
 
 /** A refresh token's columns under the alias `t`. */
@@ -50,6 +53,7 @@ const toSession = (sql: Sql, r: SessionRow): Session => ({
   createdAt: sql.date(r.session_created_at),
   expiresAt: sql.date(r.session_expires_at),
   revokedAt: sql.dateOrNull(r.session_revoked_at),
+  amr: decodeAmr(r.amr),
 });
 
 const toToken = (sql: Sql, r: TokenRow, session: Session): Omit<RefreshTokenRecord, "user"> => ({
@@ -61,6 +65,7 @@ const toToken = (sql: Sql, r: TokenRow, session: Session): Omit<RefreshTokenReco
   successor: r.successor,
   sessionExpiresAt: session.expiresAt,
   sessionRevokedAt: session.revokedAt,
+  sessionAmr: session.amr,
 });
 
 export function createSessionRepository(sql: Sql): SessionRepository {
@@ -93,7 +98,7 @@ export function createSessionRepository(sql: Sql): SessionRepository {
         .execute(async (trx) => {
           const row = await trx
             .insertInto("sessions")
-            .values({ user_id: s.userId, expires_at: s.expiresAt })
+            .values({ user_id: s.userId, expires_at: s.expiresAt, ...(s.amr ? { amr: encodeAmr(s.amr) } : {}) })
             .returning(SESSION_FIELDS)
             .executeTakeFirstOrThrow();
           await trx

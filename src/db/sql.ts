@@ -2,7 +2,14 @@ import type { InferKyselyDB, Kysely } from "@mikro-orm/sqlite";
 // Types only: kysely is MikroORM's query builder (`em.getKysely()`), installed with it.
 import type { CompiledQuery, QueryResult } from "kysely";
 import type { DatabaseConfig } from "../config.js";
-import type { RefreshTokenSchema, SessionSchema, UserSchema } from "./entities.js";
+import type {
+  MfaChallengeSchema,
+  RecoveryCodeSchema,
+  RefreshTokenSchema,
+  SessionSchema,
+  TotpFactorSchema,
+  UserSchema,
+} from "./entities.js";
 import type { Orm } from "./orm.js";
 
 /**
@@ -21,7 +28,12 @@ type StoredColumn<C> = C extends {
   ? { readonly __select__: Stored<S>; readonly __insert__: Stored<I>; readonly __update__: Stored<U> }
   : Stored<C>;
 type Schemas<Options extends { processOnCreateHooks?: boolean }> = InferKyselyDB<
-  typeof UserSchema | typeof SessionSchema | typeof RefreshTokenSchema,
+  | typeof UserSchema
+  | typeof SessionSchema
+  | typeof RefreshTokenSchema
+  | typeof TotpFactorSchema
+  | typeof RecoveryCodeSchema
+  | typeof MfaChallengeSchema,
   Options
 >;
 type AsStored<S> = { [T in keyof S]: { [C in keyof S[T]]: StoredColumn<S[T][C]> } };

@@ -1,8 +1,9 @@
+import type { ExpressionBuilder } from "kysely";
 import { userAlreadyExists } from "../domain/errors.js";
 import type { NewUser, UserRepository } from "../domain/ports.js";
 import type { User } from "../domain/types.js";
 import { isUniqueViolation } from "./infra-errors.js";
-import type { Row, Sql } from "./sql.js";
+import type { Row, Sql, Tables } from "./sql.js";
 
 /**
  * The User aggregate: its one table, its one row mapper. Every query that
@@ -10,10 +11,39 @@ import type { Row, Sql } from "./sql.js";
  */
 
 const USER_FIELDS = ["id", "email", "username", "is_active", "created_at", "updated_at", "last_login_at"] as const;
-type UserRow = Row<"users", (typeof USER_FIELDS)[number]>;
+type UserRow = Row<"users", (typeof USER_FIELDS)[number]> & {
+  /** Whether a confirmed TOTP factor exists: SQLite answers 0/1. */
+  mfa_enabled: boolean | number;
+};
+
+/**
+ * `mfa_enabled`, computed in the user's own read: an EXISTS on the factor
+ * table's primary key, so no user read costs a second query. One spelling
+ * for reads of `users as u`, one for writes returning the unaliased row.
+ */
+const mfaEnabled = (eb: ExpressionBuilder<Tables & { u: Tables["users"] }, "u">) =>
+  eb
+    .exists(
+      eb
+        .selectFrom("mfa_totp_factors as f")
+        .select("f.user_id")
+        .whereRef("f.user_id", "=", "u.id")
+        .where("f.confirmed_at", "is not", null),
+    )
+    .as("mfa_enabled");
+const mfaEnabledOfUsers = (eb: ExpressionBuilder<Tables, "users">) =>
+  eb
+    .exists(
+      eb
+        .selectFrom("mfa_totp_factors as f")
+        .select("f.user_id")
+        .whereRef("f.user_id", "=", "users.id")
+        .where("f.confirmed_at", "is not", null),
+    )
+    .as("mfa_enabled");
 
 /** The user's columns under the alias `u`, for joins. */
-export const USER_COLUMNS = USER_FIELDS.map((f) => `u.${f}` as const);
+export const USER_COLUMNS = [...USER_FIELDS.map((f) => `u.${f}` as const), mfaEnabled];
 
 export function toUser(sql: Sql, r: UserRow): User {
   return {
@@ -24,6 +54,7 @@ export function toUser(sql: Sql, r: UserRow): User {
     createdAt: sql.date(r.created_at),
     updatedAt: sql.date(r.updated_at),
     lastLoginAt: sql.dateOrNull(r.last_login_at),
+    mfaEnabled: sql.flag(r.mfa_enabled),
   };
 }
 
@@ -43,7 +74,8 @@ export function createUserRepository(sql: Sql): UserRepository {
           })
           .returning(USER_FIELDS)
           .executeTakeFirstOrThrow();
-        return toUser(sql, row);
+        // A new user has no second factor yet.
+        return toUser(sql, { ...row, mfa_enabled: false });
       } catch (e) {
         // The unique indexes decide races between concurrent registrations.
         if (isUniqueViolation(e)) throw userAlreadyExists();
@@ -68,7 +100,7 @@ export function createUserRepository(sql: Sql): UserRepository {
         .updateTable("users")
         .set({ last_login_at: at })
         .where("id", "=", id)
-        .returning(USER_FIELDS)
+        .returning([...USER_FIELDS, mfaEnabledOfUsers])
         .executeTakeFirstOrThrow();
       return toUser(sql, row);
     },

@@ -102,7 +102,8 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   const secondsUntil = (at: Date | number, now: Date) => Math.max(0, Math.floor((+at - +now) / 1000));
 
-  async function openSession(user: User): Promise<TokenPair> {
+  /** Opens a session for a user who has proven `amr` (RFC 8176), and its first token pair. */
+  async function openSession(user: User, amr?: readonly string[]): Promise<TokenPair> {
     const now = clock.now();
     const refreshToken = newRefreshToken();
     const sessionEnd = new Date(+now + policy.sessionMaxLifetimeSeconds * 1000);
@@ -112,8 +113,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       expiresAt: sessionEnd,
       refreshTokenHash: hashRefreshToken(refreshToken),
       refreshExpiresAt,
+      amr,
     });
-    const access = await accessTokens.issue({ userId: user.id, sessionId: session.id });
+    const access = await accessTokens.issue({ userId: user.id, sessionId: session.id, amr: session.amr });
     return pair(access.token, access.expiresAt, refreshToken, refreshExpiresAt, now);
   }
 
@@ -268,7 +270,8 @@ export function createAuthService(deps: AuthServiceDeps) {
 
       const next = newRefreshToken();
       const nextExpiresAt = minDate(new Date(+now + policy.refreshTtlSeconds * 1000), record.sessionExpiresAt);
-      const access = await accessTokens.issue({ userId: user.id, sessionId: record.sessionId });
+      // The session keeps the methods it was opened with.
+      const access = await accessTokens.issue({ userId: user.id, sessionId: record.sessionId, amr: record.sessionAmr });
       const sealed: SealedPair = {
         accessToken: access.token,
         accessExpiresAt: +access.expiresAt,

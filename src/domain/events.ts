@@ -3,7 +3,18 @@
  * (src/audit/audit-log.ts, which the logger stamps with the request id) and
  * the metrics. Never carries secrets.
  */
-export type AuthEventName = "register" | "login" | "refresh" | "refresh_reuse_detected" | "logout" | "rate_limited";
+export type AuthEventName =
+  | "register"
+  | "login"
+  | "refresh"
+  | "refresh_reuse_detected"
+  | "logout"
+  | "rate_limited"
+  | "mfa_enabled"
+  | "mfa_disabled"
+  | "mfa_reset"
+  | "recovery_codes_regenerated"
+  | "mfa_challenge_failed";
 
 export interface AuthEvent {
   readonly event: AuthEventName;

@@ -24,6 +24,8 @@ export interface NewSession {
   readonly expiresAt: Date;
   readonly refreshTokenHash: string;
   readonly refreshExpiresAt: Date;
+  /** RFC 8176 methods the session is opened with; `["pwd"]` when absent. */
+  readonly amr?: readonly string[];
 }
 
 export interface Rotation {
@@ -68,7 +70,8 @@ export interface IssuedAccessToken {
 }
 
 export interface AccessTokens {
-  issue(claims: { userId: string; sessionId: string }): Promise<IssuedAccessToken>;
+  /** `amr` (RFC 8176) defaults to `["pwd"]`. */
+  issue(claims: { userId: string; sessionId: string; amr?: readonly string[] }): Promise<IssuedAccessToken>;
   /** Verifies signature, type, issuer, audience and expiry; throws INVALID_TOKEN or TOKEN_EXPIRED. */
   verify(token: string): Promise<AccessClaims>;
 }

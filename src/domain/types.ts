@@ -8,6 +8,8 @@ export interface User {
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly lastLoginAt: Date | null;
+  /** Whether a confirmed second factor guards the account (Login then answers with a challenge). */
+  readonly mfaEnabled: boolean;
 }
 
 /** A user together with the stored password hash; never leaves the domain. */
@@ -35,6 +37,8 @@ export interface AccessClaims {
   readonly userId: string;
   readonly sessionId: string;
   readonly tokenId: string;
+  /** RFC 8176 methods of the session the token was issued for. */
+  readonly amr: readonly string[];
 }
 
 export interface Session {
@@ -44,6 +48,8 @@ export interface Session {
   /** Absolute end of the session; rotation never extends it. */
   readonly expiresAt: Date;
   readonly revokedAt: Date | null;
+  /** RFC 8176 methods the session was opened with (`["pwd"]`, `["pwd","otp"]`); refreshes keep them. */
+  readonly amr: readonly string[];
 }
 
 /** A stored refresh token, as found by its hash. */
@@ -58,6 +64,8 @@ export interface RefreshTokenRecord {
   readonly successor: string | null;
   readonly sessionExpiresAt: Date;
   readonly sessionRevokedAt: Date | null;
+  /** The session's amr, for the access tokens a refresh issues. */
+  readonly sessionAmr: readonly string[];
   /** The session's user, read with the token so Refresh needs no second lookup. */
   readonly user: User;
 }

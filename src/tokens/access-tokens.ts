@@ -23,15 +23,22 @@ export interface AccessTokenOptions {
  */
 const VERIFIED_CACHE_SIZE = 4096;
 
-/** Issues and verifies access tokens: EdDSA JWTs with iss, aud, sub, sid, iat, exp, jti. */
+/** A session opened with a password only (RFC 8176 `pwd`): the claim when none is given or read. */
+const PASSWORD_ONLY: readonly string[] = Object.freeze(["pwd"]);
+
+/** The amr claim as read from a payload: a non-empty array of strings, else password-only (never a stronger claim). */
+const amrOf = (v: unknown): readonly string[] =>
+  Array.isArray(v) && v.length > 0 && v.every((m) => typeof m === "string") ? v : PASSWORD_ONLY;
+
+/** Issues and verifies access tokens: EdDSA JWTs with iss, aud, sub, sid, iat, exp, jti, amr. */
 export function createAccessTokens(keys: KeyRing, opts: AccessTokenOptions, clock: Clock): AccessTokens {
   const jwks = createLocalJWKSet({ keys: [...keys.jwks.keys] });
   const verified = new Map<string, { claims: AccessClaims; exp: number }>();
   return {
-    async issue({ userId, sessionId }) {
+    async issue({ userId, sessionId, amr }) {
       const iat = Math.floor(+clock.now() / 1000);
       const exp = iat + opts.ttlSeconds;
-      const token = await new SignJWT({ sid: sessionId })
+      const token = await new SignJWT({ sid: sessionId, amr: [...(amr ?? PASSWORD_ONLY)] })
         .setProtectedHeader({ alg: JWT_ALG, typ: ACCESS_TOKEN_TYP, kid: keys.signing.kid })
         .setIssuer(opts.issuer)
         .setAudience(opts.audience)
@@ -61,7 +68,7 @@ export function createAccessTokens(keys: KeyRing, opts: AccessTokenOptions, cloc
         if (typeof payload.sid !== "string" || typeof payload.sub !== "string" || typeof payload.jti !== "string") {
           throw invalidToken("access token");
         }
-        const claims = { userId: payload.sub, sessionId: payload.sid, tokenId: payload.jti };
+        const claims = { userId: payload.sub, sessionId: payload.sid, tokenId: payload.jti, amr: amrOf(payload.amr) };
         if (typeof payload.exp === "number") {
           if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value ?? "");
           verified.set(token, { claims, exp: payload.exp });

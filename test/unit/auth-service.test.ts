@@ -30,6 +30,7 @@ function harness(opts: { reuseInterval?: number } = {}) {
         createdAt: now,
         updatedAt: now,
         lastLoginAt: null,
+        mfaEnabled: false,
         hash: u.passwordHash,
       };
       users.set(user.id, user);
@@ -53,7 +54,14 @@ function harness(opts: { reuseInterval?: number } = {}) {
   };
   const sessionRepo: SessionRepository = {
     async create(s) {
-      const session = { id: randomUUID(), userId: s.userId, createdAt: now, expiresAt: s.expiresAt, revokedAt: null };
+      const session = {
+        id: randomUUID(),
+        userId: s.userId,
+        createdAt: now,
+        expiresAt: s.expiresAt,
+        revokedAt: null,
+        amr: s.amr ?? ["pwd"],
+      };
       sessions.set(session.id, session);
       tokens.set(s.refreshTokenHash, {
         sessionId: session.id,
@@ -78,6 +86,7 @@ function harness(opts: { reuseInterval?: number } = {}) {
         successor: t.successor,
         sessionExpiresAt: s.expiresAt,
         sessionRevokedAt: s.revokedAt,
+        sessionAmr: s.amr,
         user,
       };
     },
@@ -123,7 +132,7 @@ function harness(opts: { reuseInterval?: number } = {}) {
     verify: async (t) => {
       const [, userId, sessionId] = t.split(":");
       if (!userId || !sessionId) throw new DomainError("INVALID_TOKEN", "invalid");
-      return { userId, sessionId, tokenId: "j" };
+      return { userId, sessionId, tokenId: "j", amr: ["pwd"] };
     },
   };
   const service = createAuthService({
