@@ -156,6 +156,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
       dummyHash,
       passwordBlocklist: await blocklistLoading,
       loginGuard,
+      secondFactor: mfa,
       policy: {
         passwordMinLength: config.password.minLength,
         refreshTtlSeconds: config.jwt.refreshTtlSeconds,

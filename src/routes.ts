@@ -1,5 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { AccountService as AccountServiceDesc } from "../gen/auth/v1/account_pb.js";
 import { AuthService as AuthServiceDesc } from "../gen/auth/v1/auth_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import type { AuthService } from "./domain/auth-service.js";
@@ -8,6 +9,7 @@ import type { HealthMonitor } from "./health/health-monitor.js";
 import { createHealthHandlers } from "./health/health-service.js";
 import { registerReflection } from "./reflection/reflection-service.js";
 import { createAuthHandlers } from "./transport/auth-handlers.js";
+import { createMfaHandlers } from "./transport/mfa-handlers.js";
 
 /** The domain services the RPC handlers call. */
 export interface Services {
@@ -22,7 +24,9 @@ export interface ServedService {
   register(router: ConnectRouter): void;
 }
 
-const serve = <S extends DescService>(desc: S, impl: ServiceImpl<S>): ServedService => ({
+// Partial while AccountService is served by more than one branch's handlers
+// (an RPC left out answers UNIMPLEMENTED); back to ServiceImpl<S> once complete.
+const serve = <S extends DescService>(desc: S, impl: Partial<ServiceImpl<S>>): ServedService => ({
   desc,
   register: (router) => router.service(desc, impl),
 });
@@ -45,7 +49,10 @@ export function createRoutes(
   health: HealthMonitor,
   extra?: (router: ConnectRouter) => void,
 ): Routes {
-  const served: readonly ServedService[] = [serve(AuthServiceDesc, createAuthHandlers(services.auth))];
+  const served: readonly ServedService[] = [
+    serve(AuthServiceDesc, createAuthHandlers(services.auth)),
+    serve(AccountServiceDesc, { ...createMfaHandlers(services.auth, services.mfa) }),
+  ];
   const descs = served.map((s) => s.desc);
   return {
     served: descs,

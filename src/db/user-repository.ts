@@ -83,6 +83,16 @@ export function createUserRepository(sql: Sql): UserRepository {
       }
     },
 
+    async findById(id: string) {
+      const row = await sql
+        .db()
+        .selectFrom("users as u")
+        .select(USER_COLUMNS)
+        .where("u.id", "=", id)
+        .executeTakeFirst();
+      return row ? toUser(sql, row) : null;
+    },
+
     async findByLogin(login: string) {
       const key = login.toLowerCase();
       const row = await sql

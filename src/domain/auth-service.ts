@@ -13,6 +13,7 @@ import type {
   Clock,
   PasswordBlocklist,
   PasswordHasher,
+  SecondFactor,
   SessionRepository,
   UserRepository,
 } from "./ports.js";
@@ -23,7 +24,7 @@ import {
   openSuccessor,
   sealSuccessor,
 } from "./refresh-tokens.js";
-import type { AuthResult, RefreshTokenRecord, RequestMeta, TokenPair, User } from "./types.js";
+import type { AuthResult, LoginResult, RefreshTokenRecord, RequestMeta, Session, TokenPair, User } from "./types.js";
 import {
   checkPasswordChoice,
   checkUsername,
@@ -70,6 +71,8 @@ export interface AuthServiceDeps {
   readonly passwordBlocklist?: PasswordBlocklist;
   /** A hash of a random password, verified when the user is unknown so timing is uniform. */
   readonly dummyHash: string;
+  /** Login's challenge and VerifyMfa's verdict for accounts with a confirmed second factor. */
+  readonly secondFactor?: SecondFactor;
 }
 
 export interface RegisterInput {
@@ -151,6 +154,22 @@ export function createAuthService(deps: AuthServiceDeps) {
     return pair(sealed.accessToken, sealed.accessExpiresAt, sealed.refreshToken, sealed.refreshExpiresAt, now);
   }
 
+  /**
+   * The caller behind an access token: its user and open session. Rejects
+   * tokens of ended sessions and deactivated users.
+   */
+  async function authenticate(accessToken: string | null): Promise<{ readonly user: User; readonly session: Session }> {
+    if (!accessToken) throw invalidToken("access token");
+    const claims = await accessTokens.verify(accessToken);
+    const found = await sessions.findSessionWithUser(claims.sessionId);
+    if (!found || found.user.id !== claims.userId) throw invalidToken("access token");
+    const { session, user } = found;
+    if (!user.isActive) throw userInactive();
+    if (session.revokedAt) throw tokenRevoked();
+    if (+session.expiresAt <= +clock.now()) throw tokenExpired();
+    return found;
+  }
+
   async function revokeForReuse(record: RefreshTokenRecord, now: Date, meta: RequestMeta): Promise<never> {
     await sessions.revoke(record.sessionId, now);
     events.emit({
@@ -187,7 +206,13 @@ export function createAuthService(deps: AuthServiceDeps) {
       return { user, tokens };
     },
 
-    async login(input: LoginInput, meta: RequestMeta): Promise<AuthResult> {
+    /**
+     * With a confirmed second factor, the right password yields a challenge
+     * (`{ mfa }`) and no session. The factor's flag comes with the same read
+     * as the password hash and is looked at only after the verdict, so
+     * nothing before it differs between accounts with and without one.
+     */
+    async login(input: LoginInput, meta: RequestMeta): Promise<LoginResult> {
       const violations: FieldViolation[] = [];
       const login = required(input.emailOrUsername, "email_or_username", violations).trim().toLowerCase();
       const password = input.password.normalize("NFKC");
@@ -223,7 +248,12 @@ export function createAuthService(deps: AuthServiceDeps) {
         });
         throw invalidCredentials();
       }
-      await deps.loginGuard?.succeeded(login);
+      const challenged = found.user.mfaEnabled;
+      // The password alone does not complete a login with a second factor:
+      // the attempt is released rather than cleared, so that wrong codes
+      // keep counting toward the same per-account limit.
+      if (challenged) await deps.loginGuard?.released(login);
+      else await deps.loginGuard?.succeeded(login);
       if (!found.user.isActive) {
         events.emit({
           event: "login",
@@ -237,8 +267,47 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (passwords.needsRehash(found.passwordHash)) {
         await users.updatePasswordHash(found.user.id, await passwords.hash(password));
       }
+      if (challenged) {
+        // Never a session without the factor, even if it were not wired.
+        if (!deps.secondFactor) throw new Error("account has a second factor, but none is configured");
+        const mfa = await deps.secondFactor.startChallenge(found.user.id, { accountKey: login });
+        events.emit({
+          event: "mfa_challenge_issued",
+          outcome: "success",
+          userId: found.user.id,
+          clientAddress: meta.clientAddress,
+        });
+        return { mfa };
+      }
       const user = await users.recordLogin(found.user.id, clock.now());
       const tokens = await openSession(user);
+      events.emit({ event: "login", outcome: "success", userId: user.id, clientAddress: meta.clientAddress });
+      return { user, tokens };
+    },
+
+    /**
+     * Completes a login that answered with a challenge: a right code opens
+     * the session with the amr the challenge proved (`["pwd","otp"]` or
+     * `["pwd","mfa"]`). The challenge's errors come first (see SecondFactor).
+     */
+    async verifyMfa(challengeToken: string, code: string, meta: RequestMeta): Promise<AuthResult> {
+      if (!deps.secondFactor) throw invalidToken("challenge token");
+      const verified = await deps.secondFactor.verifyChallenge(challengeToken, code, meta);
+      const found = await users.findById(verified.userId);
+      // Deleted meanwhile (its challenges go with it, so this is a race).
+      if (!found) throw invalidToken("challenge token");
+      if (!found.isActive) {
+        events.emit({
+          event: "login",
+          outcome: "failure",
+          userId: found.id,
+          reason: "USER_INACTIVE",
+          clientAddress: meta.clientAddress,
+        });
+        throw userInactive();
+      }
+      const user = await users.recordLogin(found.id, clock.now());
+      const tokens = await openSession(user, verified.amr);
       events.emit({ event: "login", outcome: "success", userId: user.id, clientAddress: meta.clientAddress });
       return { user, tokens };
     },
@@ -326,17 +395,11 @@ export function createAuthService(deps: AuthServiceDeps) {
       });
     },
 
+    authenticate,
+
     /** Resolves the user of an access token, rejecting tokens of ended sessions. */
     async currentUser(accessToken: string | null): Promise<User> {
-      if (!accessToken) throw invalidToken("access token");
-      const claims = await accessTokens.verify(accessToken);
-      const found = await sessions.findSessionWithUser(claims.sessionId);
-      if (!found || found.user.id !== claims.userId) throw invalidToken("access token");
-      const { session, user } = found;
-      if (!user.isActive) throw userInactive();
-      if (session.revokedAt) throw tokenRevoked();
-      if (+session.expiresAt <= +clock.now()) throw tokenExpired();
-      return user;
+      return (await authenticate(accessToken)).user;
     },
 
     /** Deactivates or reactivates an account; deactivation ends all its sessions. */

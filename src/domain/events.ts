@@ -14,7 +14,8 @@ export type AuthEventName =
   | "mfa_disabled"
   | "mfa_reset"
   | "recovery_codes_regenerated"
-  | "mfa_challenge_failed";
+  | "mfa_challenge_failed"
+  | "mfa_challenge_issued";
 
 export interface AuthEvent {
   readonly event: AuthEventName;

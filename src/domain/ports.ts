@@ -1,4 +1,12 @@
-import type { AccessClaims, RefreshTokenRecord, Session, User, UserCredentials } from "./types.js";
+import type {
+  AccessClaims,
+  MfaChallengeOffer,
+  RefreshTokenRecord,
+  RequestMeta,
+  Session,
+  User,
+  UserCredentials,
+} from "./types.js";
 
 /** Interfaces the domain needs; src/db, src/tokens and src/passwords implement them. */
 
@@ -13,6 +21,8 @@ export interface UserRepository {
   create(user: NewUser): Promise<User>;
   /** Looks a user up by lower-cased e-mail or username. */
   findByLogin(emailOrUsername: string): Promise<UserCredentials | null>;
+  /** A user by id (VerifyMfa: the challenge names the user). */
+  findById(id: string): Promise<User | null>;
   /** Stamps `last_login_at` and returns the updated user. */
   recordLogin(id: string, at: Date): Promise<User>;
   updatePasswordHash(id: string, passwordHash: string): Promise<void>;
@@ -55,6 +65,24 @@ export interface SessionRepository {
   revoke(sessionId: string, at: Date): Promise<void>;
   /** Revokes every session of a user (deactivation). */
   revokeAllForUser(userId: string, at: Date): Promise<void>;
+}
+
+/**
+ * The second factor as Login and VerifyMfa use it (MfaService implements
+ * it): a challenge once the password is proven, and its verdict.
+ */
+export interface SecondFactor {
+  /** `accountKey`: the login guard's key of the attempt, under which wrong codes count too. */
+  startChallenge(userId: string, context: { readonly accountKey: string }): Promise<MfaChallengeOffer>;
+  /**
+   * Consumes the challenge when the code is right; throws INVALID_TOKEN,
+   * TOKEN_EXPIRED, RATE_LIMITED or INVALID_CREDENTIALS otherwise.
+   */
+  verifyChallenge(
+    challengeToken: string,
+    code: string,
+    meta: RequestMeta,
+  ): Promise<{ readonly userId: string; readonly amr: readonly string[] }>;
 }
 
 export interface PasswordHasher {

@@ -32,6 +32,19 @@ export interface AuthResult {
   readonly tokens: TokenPair;
 }
 
+/** What Login answers instead of tokens when the account has a confirmed second factor. */
+export interface MfaChallengeOffer {
+  /** Opaque; VerifyMfa takes it back with a code. */
+  readonly challengeToken: string;
+  /** `"totp"`, and `"recovery_code"` while unused ones are left. */
+  readonly methods: readonly string[];
+  /** Seconds the challenge lives (at most 300). */
+  readonly expiresIn: number;
+}
+
+/** Login's answer: a session, or the challenge a second factor must answer first. */
+export type LoginResult = AuthResult | { readonly mfa: MfaChallengeOffer };
+
 /** Claims of a verified access token that the service relies on. */
 export interface AccessClaims {
   readonly userId: string;

@@ -3,12 +3,14 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  type MfaChallenge as MfaChallengePb,
+  MfaChallengeSchema,
   type TokenPair as TokenPairPb,
   TokenPairSchema,
   type User as UserPb,
   UserSchema,
 } from "../../gen/auth/v1/auth_pb.js";
-import type { TokenPair, User } from "../domain/types.js";
+import type { MfaChallengeOffer, TokenPair, User } from "../domain/types.js";
 
 export const toUserPb = (u: User): UserPb =>
   create(UserSchema, {
@@ -19,6 +21,7 @@ export const toUserPb = (u: User): UserPb =>
     createdAt: timestampFromDate(u.createdAt),
     updatedAt: timestampFromDate(u.updatedAt),
     lastLoginAt: u.lastLoginAt ? timestampFromDate(u.lastLoginAt) : undefined,
+    mfaEnabled: u.mfaEnabled,
   });
 
 export const toTokenPairPb = (t: TokenPair): TokenPairPb =>
@@ -29,6 +32,9 @@ export const toTokenPairPb = (t: TokenPair): TokenPairPb =>
     expiresIn: t.expiresIn,
     refreshExpiresIn: t.refreshExpiresIn,
   });
+
+export const toMfaChallengePb = (c: MfaChallengeOffer): MfaChallengePb =>
+  create(MfaChallengeSchema, { challengeToken: c.challengeToken, methods: [...c.methods], expiresIn: c.expiresIn });
 
 /** The token of an `authorization: Bearer <token>` header, or null. */
 export function bearerToken(header: string | null): string | null {

@@ -60,6 +60,7 @@ describe("operations surface", () => {
         const list = await grpcJsCall<{ statuses: Record<string, { status: string }> }>(client, "List", {});
         expect(list.response?.statuses).toEqual({
           "": { status: "SERVING" },
+          "auth.v1.AccountService": { status: "SERVING" },
           "auth.v1.AuthService": { status: "SERVING" },
         });
       } finally {
@@ -91,6 +92,7 @@ describe("operations surface", () => {
     it("when services and methods are listed, then every served service and each AuthService method appear, over v1 and v1alpha", async () => {
       const services = (await bufCurl("--list-services", server.baseUrl)).split("\n").filter(Boolean);
       expect(services.sort()).toEqual([
+        "auth.v1.AccountService",
         "auth.v1.AuthService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
@@ -100,7 +102,7 @@ describe("operations surface", () => {
       expect(
         methods
           .split("\n")
-          .filter((m) => m.startsWith("auth.v1."))
+          .filter((m) => m.startsWith("auth.v1.AuthService/"))
           .sort(),
       ).toEqual(
         ["GetCurrentUser", "Login", "Logout", "Refresh", "Register", "VerifyMfa"].map(

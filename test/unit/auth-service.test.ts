@@ -36,6 +36,9 @@ function harness(opts: { reuseInterval?: number } = {}) {
       users.set(user.id, user);
       return user;
     },
+    async findById(id) {
+      return users.get(id) ?? null;
+    },
     async findByLogin(login) {
       const u = [...users.values()].find((x) => x.email === login || x.username.toLowerCase() === login);
       return u ? { user: u, passwordHash: u.hash } : null;
