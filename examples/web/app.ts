@@ -9,7 +9,9 @@
  */
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { AuthService, type TokenPair, type User } from "../../gen/auth/v1/auth_pb.js";
+import QRCode from "qrcode";
+import { AccountService } from "../../gen/auth/v1/account_pb.js";
+import { AuthService, type MfaChallenge, type TokenPair, type User } from "../../gen/auth/v1/auth_pb.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 
 const api = new URLSearchParams(location.search).get("api") ?? "http://localhost:8080";
@@ -70,6 +72,8 @@ el("login-form").addEventListener(
   "submit",
   action(async () => {
     const res = await client.login({ emailOrUsername: value("login-id"), password: value("login-password") });
+    // A second factor: no tokens yet, only the challenge to answer.
+    if (res.mfa !== undefined) return askSecondFactor(res.mfa);
     tokens = res.tokens;
     show(`logged in as ${res.user?.username ?? ""}`, res.user);
   }),
@@ -99,5 +103,100 @@ el("logout").addEventListener(
     tokens = undefined;
     show("logged out");
     el("user").textContent = "(signed out)";
+  }),
+);
+
+/*
+ * The second factor: the challenge step of a login, and TOTP enrolment with
+ * its recovery codes (AccountService). The otpauth:// URI is drawn as a QR
+ * code in the page (the `qrcode` package, bundled), so the secret never
+ * leaves the browser for a third-party QR service.
+ */
+
+const mfaAccount = createClient(AccountService, createConnectTransport({ baseUrl: api }));
+let challenge: MfaChallenge | undefined;
+
+const withAccessToken = () => ({ headers: { authorization: `Bearer ${tokens?.accessToken ?? ""}` } });
+
+function askSecondFactor(mfa: MfaChallenge): void {
+  challenge = mfa;
+  el("mfa-methods").textContent =
+    `Enter a ${mfa.methods.join(" or ").replaceAll("_", " ")} (valid ${mfa.expiresIn} s).`;
+  el("mfa-form").hidden = false;
+  show("second factor required");
+  el<HTMLInputElement>("mfa-code").focus();
+}
+
+function showRecoveryCodes(codes: readonly string[]): void {
+  el("recovery-codes").replaceChildren(
+    ...codes.map((code) => {
+      const item = document.createElement("li");
+      item.textContent = code;
+      return item;
+    }),
+  );
+  el("recovery").hidden = false;
+}
+
+/** Forgets the enrolment's secret once it is no longer needed on screen. */
+function closeEnrolment(): void {
+  el("totp-enrolment").hidden = true;
+  el("totp-secret").textContent = "";
+  el("totp-uri").textContent = "";
+  el<HTMLImageElement>("totp-qr").removeAttribute("src");
+  el<HTMLInputElement>("totp-code").value = "";
+}
+
+el("mfa-form").addEventListener(
+  "submit",
+  action(async () => {
+    const res = await client.verifyMfa({ challengeToken: challenge?.challengeToken ?? "", code: value("mfa-code") });
+    challenge = undefined;
+    el("mfa-form").hidden = true;
+    el<HTMLInputElement>("mfa-code").value = "";
+    tokens = res.tokens;
+    show(`logged in as ${res.user?.username ?? ""} with a second factor`, res.user);
+  }),
+);
+
+el("totp-setup-form").addEventListener(
+  "submit",
+  action(async () => {
+    const res = await mfaAccount.setupTotp({ password: value("totp-password") }, withAccessToken());
+    el("totp-secret").textContent = res.secret;
+    el("totp-uri").textContent = res.otpauthUri;
+    el<HTMLImageElement>("totp-qr").src = await QRCode.toDataURL(res.otpauthUri, { margin: 2, width: 200 });
+    el("totp-enrolment").hidden = false;
+    el("recovery").hidden = true;
+    show("scan the QR code, then confirm with a code from the app");
+  }),
+);
+
+el("totp-confirm-form").addEventListener(
+  "submit",
+  action(async () => {
+    const res = await mfaAccount.confirmTotp({ code: value("totp-code") }, withAccessToken());
+    closeEnrolment();
+    showRecoveryCodes(res.recoveryCodes);
+    show("two-factor authentication is on");
+  }),
+);
+
+el("totp-regenerate").addEventListener(
+  "click",
+  action(async () => {
+    const res = await mfaAccount.regenerateRecoveryCodes({ password: value("totp-password") }, withAccessToken());
+    showRecoveryCodes(res.recoveryCodes);
+    show("new recovery codes; the old ones no longer work");
+  }),
+);
+
+el("totp-disable").addEventListener(
+  "click",
+  action(async () => {
+    await mfaAccount.disableTotp({ password: value("totp-password") }, withAccessToken());
+    closeEnrolment();
+    el("recovery").hidden = true;
+    show("two-factor authentication is off");
   }),
 );
