@@ -446,6 +446,15 @@ await describeEachDatabase(describe, "second factor over the network", (kind) =>
       const again = await call("/account/mfa/totp/disable", { password: u.password }, tokens.access_token);
       expect(again.status).toBe(412);
       expect(again.json.error_code).toBe("FAILED_PRECONDITION");
+
+      // No secret of the flow reached a log line: not the TOTP secret, a code, the challenge or a recovery code.
+      const logs = server.rawLogs.join("\n");
+      const codes = [...(confirmed.json.recovery_codes as string[]), ...(regenerated.json.recovery_codes as string[])];
+      for (const s of [secret, mfa.challenge_token, tokens.access_token, tokens.refresh_token, u.password, ...codes]) {
+        expect(logs).not.toContain(s);
+      }
+      // ...while the audit lines of the flow are there.
+      expect(logs).toContain((ok.json.user as { id: string }).id);
     });
   });
 });
