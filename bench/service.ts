@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
@@ -106,6 +106,7 @@ export async function startService(
       DATA_DIR: dataDir,
       DATABASE_URL: opts.databaseUrl,
       JWT_PRIVATE_KEY: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+      MFA_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString("base64")}`,
       ...opts.env,
     },
     stdio: ["ignore", logFd, logFd],

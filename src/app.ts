@@ -5,17 +5,22 @@ import { createAuditLog } from "./audit/audit-log.js";
 import type { Config } from "./config.js";
 import { productionWarnings } from "./config-warnings.js";
 import { createAccountRepository } from "./db/account-repository.js";
+import { createMfaAccounts } from "./db/mfa-accounts.js";
+import { createMfaChallengeRepository } from "./db/mfa-challenge-repository.js";
+import { createMfaFactorRepository } from "./db/mfa-factor-repository.js";
 import { createOrm, migrate } from "./db/orm.js";
 import { createDbProbe } from "./db/probe.js";
 import { createDbGuard, guarded } from "./db/resilience.js";
 import { type PurgeJob, startSessionPurge } from "./db/session-purge.js";
 import { createSessionRepository } from "./db/session-repository.js";
+import { createSessionRevoker } from "./db/session-revoker.js";
 import { createSql } from "./db/sql.js";
 import { createUserRepository } from "./db/user-repository.js";
 import { createAccountService } from "./domain/account-service.js";
 import { createAdminService } from "./domain/admin-service.js";
 import { createAuthService } from "./domain/auth-service.js";
 import { combineEvents } from "./domain/events.js";
+import { createMfaService } from "./domain/mfa-service.js";
 import { createPageTokens } from "./domain/page-tokens.js";
 import { type Clock, systemClock } from "./domain/ports.js";
 import { createSuccessorSeal } from "./domain/refresh-tokens.js";
@@ -26,6 +31,10 @@ import { type Closers, createClosers } from "./lifecycle.js";
 import { createLogger, describeError, type Logger } from "./logger.js";
 import { createMailSystem } from "./mail/setup.js";
 import { createMetrics } from "./metrics/metrics.js";
+import { loadMfaKeys } from "./mfa/keys.js";
+import { createRecoveryCodeHasher } from "./mfa/recovery-code-hasher.js";
+import { createSecretSealer } from "./mfa/secret-sealer.js";
+import { createTotp } from "./mfa/totp.js";
 import { createBcryptHasher, unmatchableHash } from "./passwords/bcrypt-hasher.js";
 import { createHashLimiter } from "./passwords/hash-limiter.js";
 import { createPasswordPolicy } from "./passwords/password-policy.js";
@@ -134,7 +143,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   const estimator = config.password.minScore > 0 ? startStrengthEstimator() : undefined;
   if (estimator) closers.add("password strength estimator", () => estimator.close());
   // Independent start-up work runs side by side: schema, keys, the dummy hash.
-  const [, keys, dummyHash] = await Promise.all([
+  const [, keys, dummyHash, mfaKeys] = await Promise.all([
     migrate(orm),
     loadKeyRing({
       privateKey: config.jwt.privateKey,
@@ -146,6 +155,11 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
       warn: (message) => logger.warn(message),
     }),
     unmatchableHash(config.password.bcryptRounds),
+    loadMfaKeys({
+      configured: config.mfa.encryptionKeys,
+      dataDir: config.dataDir,
+      allowGenerate: config.env !== "production",
+    }),
     // Ready before serving: no first Register waits for it, and no CPU
     // burst of its loading competes with the first calls.
     estimator?.ready,
@@ -192,7 +206,23 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   // in flight may still queue mail) and before the database it marks messages in.
   const mail = createMailSystem({ config, sql, guard: dbGuard, registry: metrics.registry, logger, clock });
   closers.add("mail dispatcher", () => mail.close());
+  // The same login guard as Login: wrong second-factor codes count toward the same per-account limits.
+  const mfa = createMfaService({
+    factors: guarded(createMfaFactorRepository(sql), dbGuard, "mfa_factors"),
+    challenges: guarded(createMfaChallengeRepository(sql), dbGuard, "mfa_challenges"),
+    accounts: guarded(createMfaAccounts(sql), dbGuard, "mfa_accounts"),
+    sessions: guarded(createSessionRevoker(sql), dbGuard, "session_revoker"),
+    passwords,
+    totp: createTotp({ issuer: config.mfa.issuer }),
+    sealer: createSecretSealer(mfaKeys),
+    recoveryCodes: createRecoveryCodeHasher(mfaKeys),
+    clock,
+    events,
+    loginGuard,
+    policy: { challengeTtlSeconds: config.mfa.challengeTtlSeconds },
+  });
   const services: Services = {
+    mfa,
     auth: createAuthService({
       users,
       sessions,
@@ -205,6 +235,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
       successorSeal: createSuccessorSeal(keys.signing.privateKey.export({ format: "der", type: "pkcs8" })),
       passwordPolicy,
       loginGuard,
+      secondFactor: mfa,
       policy: {
         refreshTtlSeconds: config.jwt.refreshTtlSeconds,
         sessionMaxLifetimeSeconds: config.jwt.sessionMaxLifetimeSeconds,
@@ -220,6 +251,8 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
       pageTokens: createPageTokens(derivePageTokenKey(keys)),
       clock,
       events,
+      // AdminService.ResetUserMfa removes the user's factor and recovery codes.
+      secondFactor: mfa,
     }),
     account: createAccountService({
       accounts: guarded(createAccountRepository(sql), dbGuard, "accounts"),

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { z } from "zod";
+import { MfaKeyError, parseMfaKeys } from "./mfa/keys.js";
 
 /**
  * Every setting of the service, read from the environment once at start.
@@ -151,6 +152,9 @@ const envSchema = z.object({
   MAIL_RETRY_BASE_MS: int(10, 600_000).default(5000),
   MAIL_MAX_ATTEMPTS: int(1, 100).default(10),
   MAIL_MAX_AGE_SECONDS: int(1, 604_800).default(3600),
+  TOTP_ISSUER: z.string().min(1).max(64).default("warden"),
+  MFA_CHALLENGE_TTL: int(30, 300).default(300),
+  MFA_ENCRYPTION_KEYS: z.string().min(1).optional(),
   BENCH_ECHO: bool.default(false),
 
   // OpenTelemetry tracing: the standard variables of the OTel specification,
@@ -321,6 +325,14 @@ export interface Config {
     readonly maxAttempts: number;
     readonly maxAgeSeconds: number;
   };
+  readonly mfa: {
+    /** Issuer in the otpauth:// URI (what authenticator apps show). */
+    readonly issuer: string;
+    /** Lifetime of a login challenge, seconds. */
+    readonly challengeTtlSeconds: number;
+    /** `kid:base64key,...`, validated; decoded by src/mfa/keys.ts. Unset: a development key in DATA_DIR. */
+    readonly encryptionKeys?: string;
+  };
   /** Serves bench.v1.EchoService, the benchmark's baseline RPC; never in production. */
   readonly benchEcho: boolean;
   /** OpenTelemetry tracing, from the standard OTEL_* variables. */
@@ -353,6 +365,19 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     throw new ConfigError(
       "JWT_PRIVATE_KEY: a signing key (JWT_PRIVATE_KEY, JWT_PRIVATE_KEY_FILE or JWT_KEYS_DIR) must be set when NODE_ENV=production",
     );
+  }
+  if (production && !e.MFA_ENCRYPTION_KEYS) {
+    throw new ConfigError(
+      "MFA_ENCRYPTION_KEYS: a key for second-factor secrets (kid:base64 of 32 bytes) must be set when NODE_ENV=production",
+    );
+  }
+  if (e.MFA_ENCRYPTION_KEYS) {
+    try {
+      parseMfaKeys(e.MFA_ENCRYPTION_KEYS);
+    } catch (err) {
+      if (err instanceof MfaKeyError) throw new ConfigError(err.message);
+      throw err;
+    }
   }
   if (e.LOGIN_ACCOUNT_FREE_FAILURES > e.LOGIN_ACCOUNT_MAX_FAILURES) {
     throw new ConfigError("LOGIN_ACCOUNT_FREE_FAILURES: must not exceed LOGIN_ACCOUNT_MAX_FAILURES");
@@ -463,6 +488,11 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       retryBaseMs: e.MAIL_RETRY_BASE_MS,
       maxAttempts: e.MAIL_MAX_ATTEMPTS,
       maxAgeSeconds: e.MAIL_MAX_AGE_SECONDS,
+    },
+    mfa: {
+      issuer: e.TOTP_ISSUER,
+      challengeTtlSeconds: e.MFA_CHALLENGE_TTL,
+      encryptionKeys: e.MFA_ENCRYPTION_KEYS,
     },
     benchEcho: e.BENCH_ECHO,
     tracing: {

@@ -9,6 +9,7 @@ import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import type { AccountService } from "./domain/account-service.js";
 import type { AdminService } from "./domain/admin-service.js";
 import type { AuthService } from "./domain/auth-service.js";
+import type { MfaService } from "./domain/mfa-service.js";
 import type { TokenChecks } from "./domain/token-checks.js";
 import type { HealthMonitor } from "./health/health-monitor.js";
 import type { WatchLimiter } from "./health/watch-limiter.js";
@@ -18,6 +19,7 @@ import { createAdminHandlers } from "./transport/admin-handlers.js";
 import { createAuthHandlers } from "./transport/auth-handlers.js";
 import { createEnvoyAuthzHandlers } from "./transport/envoy-authz.js";
 import { createHealthHandlers } from "./transport/health-handlers.js";
+import { createMfaHandlers } from "./transport/mfa-handlers.js";
 import { createTokenHandlers } from "./transport/token-handlers.js";
 
 /** The domain services the RPC handlers call. */
@@ -26,6 +28,8 @@ export interface Services {
   readonly tokenChecks: TokenChecks;
   readonly admin: AdminService;
   readonly account: AccountService;
+  /** The second factor (AccountService's TOTP RPCs; `resetUserMfa` for AdminService). */
+  readonly mfa: MfaService;
 }
 
 /** One Connect service this server serves: its descriptor and its handlers. */
@@ -34,8 +38,7 @@ export interface ServedService {
   register(router: ConnectRouter): void;
 }
 
-/** An RPC missing from `impl` answers UNIMPLEMENTED (AccountService's second-factor RPCs come separately). */
-const serve = <S extends DescService>(desc: S, impl: Partial<ServiceImpl<S>>): ServedService => ({
+const serve = <S extends DescService>(desc: S, impl: ServiceImpl<S>): ServedService => ({
   desc,
   register: (router) => router.service(desc, impl),
 });
@@ -64,7 +67,11 @@ export function createRoutes(
     serve(AdminServiceDesc, createAdminHandlers(services.admin)),
     serve(TokenServiceDesc, createTokenHandlers(services.tokenChecks)),
     serve(EnvoyAuthorizationDesc, createEnvoyAuthzHandlers(services.tokenChecks)),
-    serve(AccountServiceDesc, createAccountHandlers(services.auth, services.account)),
+    // AccountService: the account lifecycle and the second factor, in one service.
+    serve(AccountServiceDesc, {
+      ...createAccountHandlers(services.auth, services.account),
+      ...createMfaHandlers(services.auth, services.mfa),
+    }),
   ];
   const descs = served.map((s) => s.desc);
   return {

@@ -7,8 +7,9 @@
  * from storage survives a reload.
  */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
+import QRCode from "qrcode";
 import type { Session } from "../../gen/auth/v1/account_pb.js";
-import type { TokenPair, User } from "../../gen/auth/v1/auth_pb.js";
+import type { MfaChallenge, TokenPair, User } from "../../gen/auth/v1/auth_pb.js";
 import { account, action, api, auth, el, showStatus, value } from "./common.js";
 
 let tokens: TokenPair | undefined;
@@ -26,6 +27,7 @@ function show(status: string, user?: User): void {
         username: user.username,
         is_active: user.isActive,
         email_verified: user.emailVerified,
+        mfa_enabled: user.mfaEnabled,
       },
       null,
       2,
@@ -52,6 +54,8 @@ el("login-form").addEventListener(
   "submit",
   action(async () => {
     const res = await auth.login({ emailOrUsername: value("login-id"), password: value("login-password") });
+    // A second factor: no tokens yet, only the challenge to answer.
+    if (res.mfa !== undefined) return askSecondFactor(res.mfa);
     tokens = res.tokens;
     show(`logged in as ${res.user?.username ?? ""}`, res.user);
   }),
@@ -169,5 +173,97 @@ el("reset-request-form").addEventListener(
     await account.requestPasswordReset({ email: value("reset-email") });
     // The service answers the same for every address; so does the page.
     show("if an account has this address, a reset link is on its way");
+  }),
+);
+
+/*
+ * The second factor: the challenge step of a login, and TOTP enrolment with
+ * its recovery codes (AccountService). The otpauth:// URI is drawn as a QR
+ * code in the page (the `qrcode` package, bundled), so the secret never
+ * leaves the browser for a third-party QR service.
+ */
+
+let challenge: MfaChallenge | undefined;
+
+function askSecondFactor(mfa: MfaChallenge): void {
+  challenge = mfa;
+  el("mfa-methods").textContent =
+    `Enter a ${mfa.methods.join(" or ").replaceAll("_", " ")} (valid ${mfa.expiresIn} s).`;
+  el("mfa-form").hidden = false;
+  show("second factor required");
+  el<HTMLInputElement>("mfa-code").focus();
+}
+
+function showRecoveryCodes(codes: readonly string[]): void {
+  el("recovery-codes").replaceChildren(
+    ...codes.map((code) => {
+      const item = document.createElement("li");
+      item.textContent = code;
+      return item;
+    }),
+  );
+  el("recovery").hidden = false;
+}
+
+/** Forgets the enrolment's secret once it is no longer needed on screen. */
+function closeEnrolment(): void {
+  el("totp-enrolment").hidden = true;
+  el("totp-secret").textContent = "";
+  el("totp-uri").textContent = "";
+  el<HTMLImageElement>("totp-qr").removeAttribute("src");
+  el<HTMLInputElement>("totp-code").value = "";
+}
+
+el("mfa-form").addEventListener(
+  "submit",
+  action(async () => {
+    const res = await auth.verifyMfa({ challengeToken: challenge?.challengeToken ?? "", code: value("mfa-code") });
+    challenge = undefined;
+    el("mfa-form").hidden = true;
+    el<HTMLInputElement>("mfa-code").value = "";
+    tokens = res.tokens;
+    show(`logged in as ${res.user?.username ?? ""} with a second factor`, res.user);
+  }),
+);
+
+el("totp-setup-form").addEventListener(
+  "submit",
+  action(async () => {
+    const res = await account.setupTotp({ password: value("totp-password") }, bearer());
+    el("totp-secret").textContent = res.secret;
+    el("totp-uri").textContent = res.otpauthUri;
+    el<HTMLImageElement>("totp-qr").src = await QRCode.toDataURL(res.otpauthUri, { margin: 2, width: 200 });
+    el("totp-enrolment").hidden = false;
+    el("recovery").hidden = true;
+    show("scan the QR code, then confirm with a code from the app");
+  }),
+);
+
+el("totp-confirm-form").addEventListener(
+  "submit",
+  action(async () => {
+    const res = await account.confirmTotp({ code: value("totp-code") }, bearer());
+    closeEnrolment();
+    showRecoveryCodes(res.recoveryCodes);
+    show("two-factor authentication is on");
+  }),
+);
+
+el("totp-regenerate").addEventListener(
+  "click",
+  action(async () => {
+    const res = await account.regenerateRecoveryCodes({ password: value("totp-password") }, bearer());
+    showRecoveryCodes(res.recoveryCodes);
+    show("new recovery codes; the old ones no longer work");
+  }),
+);
+
+el("totp-disable").addEventListener(
+  "click",
+  action(async () => {
+    await account.disableTotp({ password: value("totp-password") }, bearer());
+    closeEnrolment();
+    el("recovery").hidden = true;
+    show("two-factor authentication is off");
   }),
 );

@@ -1,6 +1,7 @@
 import type { SessionAdministration } from "../domain/admin-ports.js";
 import type { NewSession, PurgeCounts, PurgeCutoffs, Rotation, SessionRepository } from "../domain/ports.js";
 import type { RefreshTokenRecord, Session } from "../domain/types.js";
+import { decodeAmr, encodeAmr } from "./amr-column.js";
 import { revokeOpenSessions } from "./session-revocation.js";
 import { prepare, type Row, type Sql } from "./sql.js";
 import { toUser, USER_COLUMNS } from "./user-repository.js";
@@ -23,6 +24,7 @@ const SESSION_FIELDS = [
   "created_at as session_created_at",
   "expires_at as session_expires_at",
   "revoked_at as session_revoked_at",
+  "amr",
 ] as const;
 /** The same under the alias `s`, for joins. */
 const SESSION_COLUMNS = SESSION_FIELDS.map((f) => `s.${f}` as const);
@@ -32,6 +34,7 @@ type SessionRow = {
   session_created_at: Row<"sessions", "created_at">["created_at"];
   session_expires_at: Row<"sessions", "expires_at">["expires_at"];
   session_revoked_at: Row<"sessions", "revoked_at">["revoked_at"];
+  amr: Row<"sessions", "amr">["amr"];
 };
 
 /** A refresh token's columns under the alias `t`. */
@@ -52,6 +55,7 @@ const toSession = (sql: Sql, r: SessionRow): Session => ({
   createdAt: sql.date(r.session_created_at),
   expiresAt: sql.date(r.session_expires_at),
   revokedAt: sql.dateOrNull(r.session_revoked_at),
+  amr: decodeAmr(r.amr),
 });
 
 const toToken = (sql: Sql, r: TokenRow, session: Session): Omit<RefreshTokenRecord, "user"> => ({
@@ -63,6 +67,7 @@ const toToken = (sql: Sql, r: TokenRow, session: Session): Omit<RefreshTokenReco
   successor: r.successor,
   sessionExpiresAt: session.expiresAt,
   sessionRevokedAt: session.revokedAt,
+  sessionAmr: session.amr,
 });
 
 export function createSessionRepository(sql: Sql): SessionRepository & SessionAdministration {
@@ -100,6 +105,7 @@ export function createSessionRepository(sql: Sql): SessionRepository & SessionAd
               expires_at: s.expiresAt,
               client_address: s.clientAddress,
               user_agent: s.userAgent,
+              ...(s.amr ? { amr: encodeAmr(s.amr) } : {}),
             })
             .returning(SESSION_FIELDS)
             .executeTakeFirstOrThrow();

@@ -5,8 +5,11 @@ import type { DatabaseConfig } from "../config.js";
 import type {
   AccountTokenSchema,
   MailOutboxSchema,
+  MfaChallengeSchema,
+  RecoveryCodeSchema,
   RefreshTokenSchema,
   SessionSchema,
+  TotpFactorSchema,
   UserSchema,
 } from "./entities.js";
 import type { Orm } from "./orm.js";
@@ -32,7 +35,11 @@ type Schemas<Options extends { processOnCreateHooks?: boolean }> = InferKyselyDB
   | typeof RefreshTokenSchema
   // The account lifecycle (account-repository.ts, outbox-repository.ts).
   | typeof AccountTokenSchema
-  | typeof MailOutboxSchema,
+  | typeof MailOutboxSchema
+  // The second factor (mfa-factor-repository.ts, mfa-challenge-repository.ts).
+  | typeof TotpFactorSchema
+  | typeof RecoveryCodeSchema
+  | typeof MfaChallengeSchema,
   Options
 >;
 type AsStored<S> = { [T in keyof S]: { [C in keyof S[T]]: StoredColumn<S[T][C]> } };

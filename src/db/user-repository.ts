@@ -1,10 +1,11 @@
+import type { ExpressionBuilder } from "kysely";
 import type { UserAdministration, UserListQuery } from "../domain/admin-ports.js";
 import { userAlreadyExists } from "../domain/errors.js";
 import type { NewUser, UserRepository } from "../domain/ports.js";
 import type { User } from "../domain/types.js";
 import { isUniqueViolation } from "./infra-errors.js";
 import { revokeOpenSessions } from "./session-revocation.js";
-import type { Row, Sql } from "./sql.js";
+import type { Row, Sql, Tables } from "./sql.js";
 
 /**
  * The User aggregate: its one table, its one row mapper. Every query that
@@ -22,10 +23,39 @@ const USER_FIELDS = [
   "roles",
   "email_verified",
 ] as const;
-type UserRow = Row<"users", (typeof USER_FIELDS)[number]>;
+type UserRow = Row<"users", (typeof USER_FIELDS)[number]> & {
+  /** Whether a confirmed TOTP factor exists: SQLite answers 0/1. */
+  mfa_enabled: boolean | number;
+};
+
+/**
+ * `mfa_enabled`, computed in the user's own read: an EXISTS on the factor
+ * table's primary key, so no user read costs a second query. One spelling
+ * for reads of `users as u`, one for writes returning the unaliased row.
+ */
+const mfaEnabled = (eb: ExpressionBuilder<Tables & { u: Tables["users"] }, "u">) =>
+  eb
+    .exists(
+      eb
+        .selectFrom("mfa_totp_factors as f")
+        .select("f.user_id")
+        .whereRef("f.user_id", "=", "u.id")
+        .where("f.confirmed_at", "is not", null),
+    )
+    .as("mfa_enabled");
+const mfaEnabledOfUsers = (eb: ExpressionBuilder<Tables, "users">) =>
+  eb
+    .exists(
+      eb
+        .selectFrom("mfa_totp_factors as f")
+        .select("f.user_id")
+        .whereRef("f.user_id", "=", "users.id")
+        .where("f.confirmed_at", "is not", null),
+    )
+    .as("mfa_enabled");
 
 /** The user's columns under the alias `u`, for joins. */
-export const USER_COLUMNS = USER_FIELDS.map((f) => `u.${f}` as const);
+export const USER_COLUMNS = [...USER_FIELDS.map((f) => `u.${f}` as const), mfaEnabled];
 
 export function toUser(sql: Sql, r: UserRow): User {
   return {
@@ -38,6 +68,7 @@ export function toUser(sql: Sql, r: UserRow): User {
     lastLoginAt: sql.dateOrNull(r.last_login_at),
     roles: decodeRoles(r.roles),
     emailVerified: sql.flag(r.email_verified),
+    mfaEnabled: sql.flag(r.mfa_enabled),
   };
 }
 
@@ -74,7 +105,8 @@ export function createUserRepository(sql: Sql): UserRepository & UserAdministrat
           })
           .returning(USER_FIELDS)
           .executeTakeFirstOrThrow();
-        return toUser(sql, row);
+        // A new user has no second factor yet.
+        return toUser(sql, { ...row, mfa_enabled: false });
       } catch (e) {
         // The unique indexes decide races between concurrent registrations.
         if (isUniqueViolation(e)) throw userAlreadyExists();
@@ -99,7 +131,7 @@ export function createUserRepository(sql: Sql): UserRepository & UserAdministrat
         .updateTable("users")
         .set({ last_login_at: at })
         .where("id", "=", id)
-        .returning(USER_FIELDS)
+        .returning([...USER_FIELDS, mfaEnabledOfUsers])
         .executeTakeFirstOrThrow();
       return toUser(sql, row);
     },
@@ -172,7 +204,7 @@ export function createUserRepository(sql: Sql): UserRepository & UserAdministrat
         .updateTable("users")
         .set({ is_active: sql.flagToDb(true), updated_at: sql.toDb(at) })
         .where("id", "=", id)
-        .returning(USER_FIELDS)
+        .returning([...USER_FIELDS, mfaEnabledOfUsers])
         .executeTakeFirst();
       return row ? toUser(sql, row) : null;
     },
@@ -193,7 +225,7 @@ export function createUserRepository(sql: Sql): UserRepository & UserAdministrat
           .set({ roles: next, updated_at: sql.toDb(at) })
           .where("id", "=", id)
           .where("roles", "=", before)
-          .returning(USER_FIELDS)
+          .returning([...USER_FIELDS, mfaEnabledOfUsers])
           .executeTakeFirst();
         if (row) return { before: current.roles, user: toUser(sql, row) };
       }

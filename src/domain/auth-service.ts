@@ -6,12 +6,13 @@ import type {
   Clock,
   PasswordHasher,
   PasswordPolicy,
+  SecondFactor,
   SessionRepository,
   UserRepository,
 } from "./ports.js";
 import { hashRefreshToken, isRefreshTokenShaped, newRefreshToken, type SuccessorSeal } from "./refresh-tokens.js";
 import { sessionDetails } from "./session-details.js";
-import type { AuthResult, Caller, RefreshTokenRecord, RequestMeta, TokenPair, User } from "./types.js";
+import type { AuthResult, Caller, LoginResult, RefreshTokenRecord, RequestMeta, TokenPair, User } from "./types.js";
 import {
   checkToken,
   checkUsername,
@@ -70,6 +71,8 @@ export interface AuthServiceDeps {
   readonly successorSeal: SuccessorSeal;
   /** A hash of a random password, verified when the user is unknown so timing is uniform. */
   readonly dummyHash: string;
+  /** Login's challenge and VerifyMfa's verdict for accounts with a confirmed second factor. */
+  readonly secondFactor?: SecondFactor;
 }
 
 export interface RegisterInput {
@@ -102,7 +105,8 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   const secondsUntil = (at: Date | number, now: Date) => Math.max(0, Math.floor((+at - +now) / 1000));
 
-  async function openSession(user: User, meta: RequestMeta): Promise<TokenPair> {
+  /** Opens a session for a user who has proven `amr` (RFC 8176), and its first token pair. */
+  async function openSession(user: User, meta: RequestMeta, amr: readonly string[] = PASSWORD_AMR): Promise<TokenPair> {
     const now = clock.now();
     const refreshToken = newRefreshToken();
     const sessionEnd = new Date(+now + policy.sessionMaxLifetimeSeconds * 1000);
@@ -113,12 +117,13 @@ export function createAuthService(deps: AuthServiceDeps) {
       refreshTokenHash: hashRefreshToken(refreshToken),
       refreshExpiresAt,
       ...sessionDetails(meta),
+      amr,
     });
     const access = await accessTokens.issue({
       userId: user.id,
       sessionId: session.id,
       roles: user.roles,
-      amr: PASSWORD_AMR,
+      amr: session.amr,
     });
     return pair(access.token, access.expiresAt, refreshToken, refreshExpiresAt, now);
   }
@@ -206,7 +211,13 @@ export function createAuthService(deps: AuthServiceDeps) {
       return { user, tokens };
     },
 
-    async login(input: LoginInput, meta: RequestMeta): Promise<AuthResult> {
+    /**
+     * With a confirmed second factor, the right password yields a challenge
+     * (`{ mfa }`) and no session. The factor's flag comes with the same read
+     * as the password hash and is looked at only after the verdict, so
+     * nothing before it differs between accounts with and without one.
+     */
+    async login(input: LoginInput, meta: RequestMeta): Promise<LoginResult> {
       const violations: FieldViolation[] = [];
       const login = normalizeLogin(input.emailOrUsername, violations);
       // Not checked for control characters: a password never reaches the
@@ -244,7 +255,12 @@ export function createAuthService(deps: AuthServiceDeps) {
         });
         throw invalidCredentials();
       }
-      await deps.loginGuard?.succeeded(login);
+      const challenged = found.user.mfaEnabled;
+      // The password alone does not complete a login with a second factor:
+      // the attempt is released rather than cleared, so that wrong codes
+      // keep counting toward the same per-account limit.
+      if (challenged) await deps.loginGuard?.released(login);
+      else await deps.loginGuard?.succeeded(login);
       if (!found.user.isActive) {
         events.emit({
           event: "login",
@@ -258,8 +274,47 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (passwords.needsRehash(found.passwordHash)) {
         await users.updatePasswordHash(found.user.id, await passwords.hash(password));
       }
+      if (challenged) {
+        // Never a session without the factor, even if it were not wired.
+        if (!deps.secondFactor) throw new Error("account has a second factor, but none is configured");
+        const mfa = await deps.secondFactor.startChallenge(found.user.id, { accountKey: login });
+        events.emit({
+          event: "mfa_challenge_issued",
+          outcome: "success",
+          userId: found.user.id,
+          clientAddress: meta.clientAddress,
+        });
+        return { mfa };
+      }
       const user = await users.recordLogin(found.user.id, clock.now());
       const tokens = await openSession(user, meta);
+      events.emit({ event: "login", outcome: "success", userId: user.id, clientAddress: meta.clientAddress });
+      return { user, tokens };
+    },
+
+    /**
+     * Completes a login that answered with a challenge: a right code opens
+     * the session with the amr the challenge proved (`["pwd","otp"]` or
+     * `["pwd","mfa"]`). The challenge's errors come first (see SecondFactor).
+     */
+    async verifyMfa(challengeToken: string, code: string, meta: RequestMeta): Promise<AuthResult> {
+      if (!deps.secondFactor) throw invalidToken("challenge token");
+      const verified = await deps.secondFactor.verifyChallenge(challengeToken, code, meta);
+      const found = await users.findById(verified.userId);
+      // Deleted meanwhile (its challenges go with it, so this is a race).
+      if (!found) throw invalidToken("challenge token");
+      if (!found.isActive) {
+        events.emit({
+          event: "login",
+          outcome: "failure",
+          userId: found.id,
+          reason: "USER_INACTIVE",
+          clientAddress: meta.clientAddress,
+        });
+        throw userInactive();
+      }
+      const user = await users.recordLogin(found.id, clock.now());
+      const tokens = await openSession(user, meta, verified.amr);
       events.emit({ event: "login", outcome: "success", userId: user.id, clientAddress: meta.clientAddress });
       return { user, tokens };
     },
@@ -297,7 +352,8 @@ export function createAuthService(deps: AuthServiceDeps) {
         userId: user.id,
         sessionId: record.sessionId,
         roles: user.roles,
-        amr: PASSWORD_AMR,
+        // The session keeps the methods it was opened with.
+        amr: record.sessionAmr,
       });
       const sealed: SealedPair = {
         accessToken: access.token,
@@ -393,10 +449,7 @@ export function createAuthService(deps: AuthServiceDeps) {
   };
 }
 
-/**
- * RFC 8176 `amr` of a password sign-in. Until sessions record how they were
- * authenticated (second factor), every session is a password session.
- */
+/** RFC 8176 `amr` of a password-only sign-in. */
 const PASSWORD_AMR: readonly string[] = ["pwd"];
 
 const minDate = (a: Date, b: Date) => (+a <= +b ? a : b);

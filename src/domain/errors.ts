@@ -58,7 +58,8 @@ export const validationError = (violations: readonly FieldViolation[]) =>
     { violations },
   );
 
-export const invalidCredentials = () => new DomainError("INVALID_CREDENTIALS", "invalid e-mail/username or password");
+export const invalidCredentials = (message = "invalid e-mail/username or password") =>
+  new DomainError("INVALID_CREDENTIALS", message);
 
 export const invalidToken = (what = "token") => new DomainError("INVALID_TOKEN", `invalid ${what}`);
 

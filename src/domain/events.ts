@@ -10,6 +10,12 @@ export type AuthEventName =
   | "refresh_reuse_detected"
   | "logout"
   | "rate_limited"
+  | "mfa_enabled"
+  | "mfa_disabled"
+  | "mfa_reset"
+  | "recovery_codes_regenerated"
+  | "mfa_challenge_failed"
+  | "mfa_challenge_issued"
   // The account lifecycle (src/domain/account-service.ts).
   | "password_changed"
   | "password_reset_requested"

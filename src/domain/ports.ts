@@ -1,5 +1,13 @@
 import type { FieldViolation } from "./errors.js";
-import type { AccessClaims, RefreshTokenRecord, Session, User, UserCredentials } from "./types.js";
+import type {
+  AccessClaims,
+  MfaChallengeOffer,
+  RefreshTokenRecord,
+  RequestMeta,
+  Session,
+  User,
+  UserCredentials,
+} from "./types.js";
 
 /** Interfaces the domain needs; src/db, src/tokens and src/passwords implement them. */
 
@@ -14,6 +22,8 @@ export interface UserRepository {
   create(user: NewUser): Promise<User>;
   /** Looks a user up by lower-cased e-mail or username. */
   findByLogin(emailOrUsername: string): Promise<UserCredentials | null>;
+  /** A user by id (VerifyMfa: the challenge names the user). */
+  findById(id: string): Promise<User | null>;
   /** Stamps `last_login_at` and returns the updated user. */
   recordLogin(id: string, at: Date): Promise<User>;
   updatePasswordHash(id: string, passwordHash: string): Promise<void>;
@@ -28,6 +38,8 @@ export interface NewSession {
   /** Who opened it, for the user's session list (sessionDetails in session-details.ts). */
   readonly clientAddress: string;
   readonly userAgent: string;
+  /** RFC 8176 methods the session is opened with; `["pwd"]` when absent. */
+  readonly amr?: readonly string[];
 }
 
 export interface Rotation {
@@ -79,6 +91,24 @@ export interface SessionRepository {
   revokeAllForUser(userId: string, at: Date): Promise<void>;
   /** One bounded purge run: expired seals, expired tokens, ended sessions. */
   purge(cutoffs: PurgeCutoffs): Promise<PurgeCounts>;
+}
+
+/**
+ * The second factor as Login and VerifyMfa use it (MfaService implements
+ * it): a challenge once the password is proven, and its verdict.
+ */
+export interface SecondFactor {
+  /** `accountKey`: the login guard's key of the attempt, under which wrong codes count too. */
+  startChallenge(userId: string, context: { readonly accountKey: string }): Promise<MfaChallengeOffer>;
+  /**
+   * Consumes the challenge when the code is right; throws INVALID_TOKEN,
+   * TOKEN_EXPIRED, RATE_LIMITED or INVALID_CREDENTIALS otherwise.
+   */
+  verifyChallenge(
+    challengeToken: string,
+    code: string,
+    meta: RequestMeta,
+  ): Promise<{ readonly userId: string; readonly amr: readonly string[] }>;
 }
 
 export interface PasswordHasher {

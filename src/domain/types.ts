@@ -12,6 +12,8 @@ export interface User {
   readonly roles: readonly string[];
   /** Proven by a verification link or a password reset (both reach the mailbox). */
   readonly emailVerified: boolean;
+  /** Whether a confirmed second factor guards the account (Login then answers with a challenge). */
+  readonly mfaEnabled: boolean;
 }
 
 /** A user together with the stored password hash; never leaves the domain. */
@@ -34,6 +36,19 @@ export interface AuthResult {
   readonly tokens: TokenPair;
 }
 
+/** What Login answers instead of tokens when the account has a confirmed second factor. */
+export interface MfaChallengeOffer {
+  /** Opaque; VerifyMfa takes it back with a code. */
+  readonly challengeToken: string;
+  /** `"totp"`, and `"recovery_code"` while unused ones are left. */
+  readonly methods: readonly string[];
+  /** Seconds the challenge lives (at most 300). */
+  readonly expiresIn: number;
+}
+
+/** Login's answer: a session, or the challenge a second factor must answer first. */
+export type LoginResult = AuthResult | { readonly mfa: MfaChallengeOffer };
+
 /** Claims of a verified access token that the service relies on. */
 export interface AccessClaims {
   readonly userId: string;
@@ -54,6 +69,8 @@ export interface Session {
   /** Absolute end of the session; rotation never extends it. */
   readonly expiresAt: Date;
   readonly revokedAt: Date | null;
+  /** RFC 8176 methods the session was opened with (`["pwd"]`, `["pwd","otp"]`); refreshes keep them. */
+  readonly amr: readonly string[];
 }
 
 /** Who a verified access token stands for: its user (read now) and its open session. */
@@ -74,6 +91,8 @@ export interface RefreshTokenRecord {
   readonly successor: string | null;
   readonly sessionExpiresAt: Date;
   readonly sessionRevokedAt: Date | null;
+  /** The session's amr, for the access tokens a refresh issues. */
+  readonly sessionAmr: readonly string[];
   /** The session's user, read with the token so Refresh needs no second lookup. */
   readonly user: User;
 }

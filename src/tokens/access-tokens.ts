@@ -29,6 +29,9 @@ function stringList(value: unknown): readonly string[] | null {
   return Array.isArray(value) && value.every((v) => typeof v === "string") ? value : null;
 }
 
+/** A session opened with a password only (RFC 8176 `pwd`): what a token without amr (or with an empty one) means. */
+const PASSWORD_ONLY: readonly string[] = Object.freeze(["pwd"]);
+
 /** Issues and verifies access tokens: EdDSA JWTs with iss, aud, sub, sid, iat, exp, jti, roles and amr. */
 export function createAccessTokens(keys: KeyRing, opts: AccessTokenOptions, clock: Clock): AccessTokens {
   const jwks = createLocalJWKSet({ keys: [...keys.jwks.keys] });
@@ -65,7 +68,9 @@ export function createAccessTokens(keys: KeyRing, opts: AccessTokenOptions, cloc
           currentDate: clock.now(),
         });
         const roles = stringList(payload.roles);
-        const amr = stringList(payload.amr);
+        // Never a stronger claim than the token makes: absent or empty is password-only.
+        const listed = stringList(payload.amr);
+        const amr = listed && listed.length === 0 ? PASSWORD_ONLY : listed;
         const { sid, sub, jti, iat, exp } = payload;
         if (
           typeof sid !== "string" ||

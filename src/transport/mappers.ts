@@ -4,12 +4,14 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Session as SessionPb, SessionSchema } from "../../gen/auth/v1/account_pb.js";
 import {
+  type MfaChallenge as MfaChallengePb,
+  MfaChallengeSchema,
   type TokenPair as TokenPairPb,
   TokenPairSchema,
   type User as UserPb,
   UserSchema,
 } from "../../gen/auth/v1/auth_pb.js";
-import type { TokenPair, User } from "../domain/types.js";
+import type { MfaChallengeOffer, TokenPair, User } from "../domain/types.js";
 
 export const toUserPb = (u: User): UserPb =>
   create(UserSchema, {
@@ -22,6 +24,7 @@ export const toUserPb = (u: User): UserPb =>
     lastLoginAt: u.lastLoginAt ? timestampFromDate(u.lastLoginAt) : undefined,
     roles: [...u.roles],
     emailVerified: u.emailVerified,
+    mfaEnabled: u.mfaEnabled,
   });
 
 export const toTokenPairPb = (t: TokenPair): TokenPairPb =>
@@ -32,6 +35,9 @@ export const toTokenPairPb = (t: TokenPair): TokenPairPb =>
     expiresIn: t.expiresIn,
     refreshExpiresIn: t.refreshExpiresIn,
   });
+
+export const toMfaChallengePb = (c: MfaChallengeOffer): MfaChallengePb =>
+  create(MfaChallengeSchema, { challengeToken: c.challengeToken, methods: [...c.methods], expiresIn: c.expiresIn });
 
 /** The token of an `authorization: Bearer <token>` header, or null. */
 export function bearerToken(header: string | null): string | null {

@@ -13,7 +13,8 @@ import { AuthService } from "../../gen/auth/v1/auth_pb.js";
 import { TokenService } from "../../gen/auth/v1/token_pb.js";
 import { httpRulesOf } from "../../src/transport/rest/http-rules.js";
 import { freePort, mailFiles, partOfType } from "../helpers/mail.js";
-import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
+import { startServer, type TestServer, testClock, uniqueUser } from "../helpers/server.js";
+import { totpCode } from "../helpers/totp.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
@@ -51,6 +52,8 @@ describe.skipIf(!haveChromium && process.env.CI !== "true")(
     let context: BrowserContext;
     let userDataDir: string;
     let allowedOrigin: string;
+    // The service's clock: the MFA test moves it to the next TOTP step instead of waiting 30 s.
+    const clock = testClock();
 
     beforeAll(async () => {
       await buildWebExample();
@@ -67,6 +70,7 @@ describe.skipIf(!haveChromium && process.env.CI !== "true")(
           PASSWORD_RESET_URL: pages.replace("%s", "reset-password"),
           EMAIL_VERIFICATION_URL: pages.replace("%s", "verify-email"),
         },
+        clock,
       });
       userDataDir = await mkdtemp(join(tmpdir(), "warden-chromium-"));
       context = await chromium.launchPersistentContext(userDataDir, {
@@ -86,7 +90,7 @@ describe.skipIf(!haveChromium && process.env.CI !== "true")(
     const open = async (origin: string): Promise<Page> => {
       const page = await context.newPage();
       await page.goto(`${origin}/index.html?api=${encodeURIComponent(api.baseUrl)}`);
-      await expect.poll(() => page.textContent("#api")).toBe(api.baseUrl);
+      await expect.poll(() => page.textContent("#api"), { timeout: 15_000 }).toBe(api.baseUrl);
       return page;
     };
 
@@ -103,7 +107,8 @@ describe.skipIf(!haveChromium && process.env.CI !== "true")(
       await page.fill("#reg-username", u.username);
       await page.fill("#reg-password", u.password);
       await page.click("#register");
-      await expect.poll(() => page.textContent("#status")).toBe(`registered ${u.username}`);
+      // Generous: the first registration of the run may meet a cold service on a busy machine.
+      await expect.poll(() => page.textContent("#status"), { timeout: 15_000 }).toBe(`registered ${u.username}`);
 
       await login(page, u.email, u.password);
       await expect.poll(() => page.textContent("#status")).toBe(`logged in as ${u.username}`);
@@ -215,6 +220,86 @@ describe.skipIf(!haveChromium && process.env.CI !== "true")(
       await reset.close();
       await login(page, u.email, `${u.password}-reset`);
       await expect.poll(() => page.textContent("#status")).toBe(`logged in as ${u.username}`);
+      await page.close();
+    });
+
+    it("when a user turns TOTP on in the page, then it shows the QR code and recovery codes, and the next login asks for a code and completes with one", async () => {
+      // Generous: every step is a round trip to a service that may share a busy machine.
+      const eventually = { timeout: 15_000 };
+      const page = await open(allowedOrigin);
+      const u = uniqueUser("webmfa");
+      expect(await page.isVisible("#mfa-form")).toBe(false);
+      expect(await page.isVisible("#totp-enrolment")).toBe(false);
+      await page.fill("#reg-email", u.email);
+      await page.fill("#reg-username", u.username);
+      await page.fill("#reg-password", u.password);
+      await page.click("#register");
+      await expect.poll(() => page.textContent("#status"), eventually).toBe(`registered ${u.username}`);
+
+      // Enrolment: the otpauth:// URI, its secret, and the URI drawn as a QR code in the page.
+      await page.fill("#totp-password", u.password);
+      await page.click("#totp-setup");
+      await expect
+        .poll(() => page.textContent("#status"))
+        .toBe("scan the QR code, then confirm with a code from the app");
+      const uri = new URL((await page.textContent("#totp-uri")) ?? "");
+      expect(uri.protocol).toBe("otpauth:");
+      expect(decodeURIComponent(uri.pathname)).toBe(`/warden:${u.email}`);
+      const secret = (await page.textContent("#totp-secret")) ?? "";
+      expect(uri.searchParams.get("secret")).toBe(secret);
+      expect(await page.getAttribute("#totp-qr", "src")).toMatch(/^data:image\/png;base64,/);
+      // The browser decoded it into an image of the requested size.
+      await page.waitForFunction("document.getElementById('totp-qr').naturalWidth === 200", undefined, eventually);
+
+      await page.fill("#totp-code", totpCode(secret, clock.now()));
+      await page.click("#totp-confirm");
+      await expect.poll(() => page.textContent("#status"), eventually).toBe("two-factor authentication is on");
+      const recoveryCodes = await page.locator("#recovery-codes li").allTextContents();
+      expect(recoveryCodes).toHaveLength(10);
+      for (const c of recoveryCodes) expect(c).toMatch(/^[0-9a-z]{5}-[0-9a-z]{5}$/);
+      // The secret is gone from the page once confirmed.
+      expect(await page.textContent("#totp-secret")).toBe("");
+      expect(await page.isVisible("#totp-enrolment")).toBe(false);
+
+      await page.click("#logout");
+      await expect.poll(() => page.textContent("#status"), eventually).toBe("logged out");
+      // The next time step: the confirming code is spent.
+      clock.advance(30_000);
+
+      // Login now stops at the challenge; a code computed from the secret completes it.
+      await login(page, u.username, u.password);
+      await expect.poll(() => page.textContent("#status"), eventually).toBe("second factor required");
+      expect(await page.isVisible("#mfa-form")).toBe(true);
+      expect(await page.textContent("#mfa-methods")).toContain("totp or recovery code");
+      await page.fill("#mfa-code", totpCode(secret, clock.now()));
+      await page.click("#mfa-verify");
+      await expect
+        .poll(() => page.textContent("#status"), eventually)
+        .toBe(`logged in as ${u.username} with a second factor`);
+      expect(await page.isVisible("#mfa-form")).toBe(false);
+      await page.click("#me");
+      await expect.poll(() => page.textContent("#status"), eventually).toBe(`current user ${u.username}`);
+
+      // A recovery code works once in the same step.
+      await page.click("#logout");
+      await expect.poll(() => page.textContent("#status"), eventually).toBe("logged out");
+      await login(page, u.email, u.password);
+      await expect.poll(() => page.textContent("#status"), eventually).toBe("second factor required");
+      await page.fill("#mfa-code", recoveryCodes[0] ?? "");
+      await page.click("#mfa-verify");
+      await expect
+        .poll(() => page.textContent("#status"), eventually)
+        .toBe(`logged in as ${u.username} with a second factor`);
+      expect(await page.textContent("#error")).toBe("");
+
+      // A wrong code shows the contract's error in the page.
+      await page.click("#logout");
+      await expect.poll(() => page.textContent("#status"), eventually).toBe("logged out");
+      await login(page, u.email, u.password);
+      await expect.poll(() => page.textContent("#status"), eventually).toBe("second factor required");
+      await page.fill("#mfa-code", recoveryCodes[0] ?? "");
+      await page.click("#mfa-verify");
+      await expect.poll(() => page.textContent("#error"), eventually).toMatch(/^INVALID_CREDENTIALS: /);
       await page.close();
     });
 

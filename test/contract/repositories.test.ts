@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe } from "vitest";
 import { describeEachDatabase } from "../helpers/databases.js";
+import { mfaRepositoryContract } from "./mfa-repository.contract.js";
 import { sessionRepositoryContract } from "./session-repository.contract.js";
 import { openRepositories, type RepositoryFixture } from "./support.js";
 import { userAdministrationContract } from "./user-administration.contract.js";
@@ -16,4 +17,5 @@ await describeEachDatabase(describe, "repositories", (kind) => {
   describe("UserRepository", () => userRepositoryContract(() => repos));
   describe("SessionRepository", () => sessionRepositoryContract(() => repos));
   describe("UserAdministration and SessionAdministration", () => userAdministrationContract(() => repos));
+  describe("Second factor (MfaFactorRepository, mfa_enabled)", () => mfaRepositoryContract(() => repos));
 });

@@ -54,6 +54,7 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
       successor: null,
       sessionExpiresAt: expiresAt,
       sessionRevokedAt: null,
+      sessionAmr: ["pwd"],
       user,
     });
     expect(await sessions.findSessionWithUser(session.id)).toEqual({ session, user });
@@ -333,5 +334,26 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
     expect(await gone()).toBe(true);
     expect(runs).toBeGreaterThanOrEqual(3);
     expect(await sessions.findRefreshToken(hash)).toBeNull();
+  });
+
+  it("when a session is opened after a second factor, then both reads carry its amr; one opened without says password-only", async () => {
+    const { users, sessions } = fixture();
+    const user = await users.create(newUser("amr"));
+    const hash = tokenHash();
+    const session = await sessions.create({
+      userId: user.id,
+      expiresAt: later(3_600_000),
+      refreshTokenHash: hash,
+      refreshExpiresAt: later(600_000),
+      clientAddress: "",
+      userAgent: "",
+      amr: ["pwd", "otp"],
+    });
+    expect(session.amr).toEqual(["pwd", "otp"]);
+    expect((await sessions.findSessionWithUser(session.id))?.session.amr).toEqual(["pwd", "otp"]);
+    expect((await sessions.findRefreshToken(hash))?.sessionAmr).toEqual(["pwd", "otp"]);
+    const plain = await openSession();
+    expect(plain.session.amr).toEqual(["pwd"]);
+    expect((await sessions.findSessionWithUser(plain.session.id))?.session.amr).toEqual(["pwd"]);
   });
 }

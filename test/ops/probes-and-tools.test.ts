@@ -60,8 +60,8 @@ describe("operations surface", () => {
         const list = await grpcJsCall<{ statuses: Record<string, { status: string }> }>(client, "List", {});
         expect(list.response?.statuses).toEqual({
           "": { status: "SERVING" },
-          "auth.v1.AuthService": { status: "SERVING" },
           "auth.v1.AccountService": { status: "SERVING" },
+          "auth.v1.AuthService": { status: "SERVING" },
           "auth.v1.AdminService": { status: "SERVING" },
           "auth.v1.TokenService": { status: "SERVING" },
           "envoy.service.auth.v3.Authorization": { status: "SERVING" },

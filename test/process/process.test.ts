@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,6 +38,10 @@ describe("the service process", () => {
     const key = await stat(join(dataDir, "jwt-signing-key.pem"));
     expect(key.mode & 0o077).toBe(0); // readable by the owner only
     expect(await readFile(join(dataDir, "jwt-signing-key.pem"), "utf8")).toContain("PRIVATE KEY");
+    // Likewise the key that encrypts TOTP secrets: made once, owner-only, kept across restarts.
+    const mfaKey = join(dataDir, "mfa-encryption-keys");
+    expect((await stat(mfaKey)).mode & 0o077).toBe(0);
+    const mfaKeyText = await readFile(mfaKey, "utf8");
 
     const second = await spawnServer({ DATA_DIR: dataDir });
     try {
@@ -55,6 +59,7 @@ describe("the service process", () => {
     } finally {
       expect(await second.stop()).toBe(0);
     }
+    expect(await readFile(mfaKey, "utf8")).toBe(mfaKeyText);
   });
 
   it("when NODE_ENV=production has no DATABASE_URL, then it refuses to start and names the variable", async () => {
@@ -74,6 +79,18 @@ describe("the service process", () => {
     });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("JWT_PRIVATE_KEY");
+  });
+
+  it("when NODE_ENV=production has no MFA_ENCRYPTION_KEYS, then it refuses to start and names the variable", async () => {
+    const { privateKey } = generateKeyPairSync("ed25519");
+    const r = await runToExit({
+      NODE_ENV: "production",
+      DATABASE_URL: `sqlite:${join(dataDir, "prod.sqlite")}`,
+      JWT_PRIVATE_KEY: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+      DATA_DIR: dataDir,
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("MFA_ENCRYPTION_KEYS");
   });
 
   it.each([
@@ -118,6 +135,7 @@ describe("the service process", () => {
         NODE_ENV: "production",
         DATABASE_URL: db.url,
         JWT_PRIVATE_KEY_FILE: keyFile,
+        MFA_ENCRYPTION_KEYS: `prod-1:${randomBytes(32).toString("base64")}`,
         DATA_DIR: join(dataDir, "prod"),
       });
       try {
@@ -134,6 +152,7 @@ describe("the service process", () => {
       }
       // Production never generated a key of its own.
       await expect(stat(join(dataDir, "prod", "jwt-signing-key.pem"))).rejects.toThrow();
+      await expect(stat(join(dataDir, "prod", "mfa-encryption-keys"))).rejects.toThrow();
     });
   });
 });

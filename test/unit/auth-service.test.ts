@@ -34,10 +34,14 @@ function harness(opts: { reuseInterval?: number } = {}) {
         lastLoginAt: null,
         roles: [],
         emailVerified: false,
+        mfaEnabled: false,
         hash: u.passwordHash,
       };
       users.set(user.id, user);
       return user;
+    },
+    async findById(id) {
+      return users.get(id) ?? null;
     },
     async findByLogin(login) {
       const u = [...users.values()].find((x) => x.email === login || x.username.toLowerCase() === login);
@@ -57,7 +61,14 @@ function harness(opts: { reuseInterval?: number } = {}) {
   };
   const sessionRepo: SessionRepository = {
     async create(s) {
-      const session = { id: randomUUID(), userId: s.userId, createdAt: now, expiresAt: s.expiresAt, revokedAt: null };
+      const session = {
+        id: randomUUID(),
+        userId: s.userId,
+        createdAt: now,
+        expiresAt: s.expiresAt,
+        revokedAt: null,
+        amr: s.amr ?? ["pwd"],
+      };
       sessions.set(session.id, session);
       tokens.set(s.refreshTokenHash, {
         sessionId: session.id,
@@ -82,6 +93,7 @@ function harness(opts: { reuseInterval?: number } = {}) {
         successor: t.successor,
         sessionExpiresAt: s.expiresAt,
         sessionRevokedAt: s.revokedAt,
+        sessionAmr: s.amr,
         user,
       };
     },

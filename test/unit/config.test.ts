@@ -36,12 +36,40 @@ describe("loadConfig", () => {
     }
   });
 
-  it("when production lacks a database or a key, then it is refused; with both it loads", () => {
-    expect(() => loadConfig({ NODE_ENV: "production", JWT_PRIVATE_KEY: "k" })).toThrow(/DATABASE_URL/);
-    expect(() => loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgresql://h/db" })).toThrow(/JWT_PRIVATE_KEY/);
-    expect(loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgresql://h/db", JWT_KEYS_DIR: "/keys" }).env).toBe(
-      "production",
+  it("when production lacks a database or a key, then it is refused; with all of them it loads", () => {
+    const mfaKey = `k1:${Buffer.alloc(32, 7).toString("base64")}`;
+    expect(() => loadConfig({ NODE_ENV: "production", JWT_PRIVATE_KEY: "k", MFA_ENCRYPTION_KEYS: mfaKey })).toThrow(
+      /DATABASE_URL/,
     );
+    expect(() =>
+      loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgresql://h/db", MFA_ENCRYPTION_KEYS: mfaKey }),
+    ).toThrow(/JWT_PRIVATE_KEY/);
+    expect(() => loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgresql://h/db", JWT_KEYS_DIR: "/k" })).toThrow(
+      /MFA_ENCRYPTION_KEYS/,
+    );
+    const prod = { NODE_ENV: "production", DATABASE_URL: "postgresql://h/db", JWT_KEYS_DIR: "/keys" };
+    expect(loadConfig({ ...prod, MFA_ENCRYPTION_KEYS: mfaKey }).env).toBe("production");
+  });
+
+  it("when MFA_ENCRYPTION_KEYS is malformed, then it is refused without echoing the key; the second-factor settings default", () => {
+    const short = Buffer.alloc(16, 9).toString("base64");
+    for (const bad of [
+      `k1:${short}`,
+      "no-colon",
+      `k1:${Buffer.alloc(32).toString("base64")},k1:${Buffer.alloc(32).toString("base64")}`,
+    ]) {
+      try {
+        loadConfig({ MFA_ENCRYPTION_KEYS: bad });
+        expect.unreachable();
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        expect((e as Error).message).toContain("MFA_ENCRYPTION_KEYS");
+        expect((e as Error).message).not.toContain(short);
+      }
+    }
+    const c = loadConfig({});
+    expect(c.mfa).toEqual({ issuer: "warden", challengeTtlSeconds: 300, encryptionKeys: undefined });
+    expect(() => loadConfig({ MFA_CHALLENGE_TTL: "301" })).toThrow(/MFA_CHALLENGE_TTL/);
   });
 
   it("when a variable is set but empty, then it counts as unset", () => {

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 
-const PROD = { NODE_ENV: "production", DATABASE_URL: "postgresql://h/db", JWT_KEYS_DIR: "/keys" };
+const PROD = {
+  NODE_ENV: "production",
+  DATABASE_URL: "postgresql://h/db",
+  JWT_KEYS_DIR: "/keys",
+  MFA_ENCRYPTION_KEYS: `k1:${"A".repeat(43)}=`,
+};
 
 describe("mail settings", () => {
   it("when nothing is set, then there is no SMTP server, 1 h and 24 h links, and the example pages as link targets", () => {
