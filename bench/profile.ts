@@ -21,9 +21,12 @@ interface ProfileNode {
 const [scenario = "current-user", secondsArg = "5", dbKind = "sqlite"] = process.argv.slice(2);
 const durationS = Number(secondsArg);
 const dir = await mkdtemp(join(tmpdir(), "warden-prof-"));
-const main = buildService();
+const build = buildService();
 const db = await createDatabase(dbKind === "postgresql" ? "postgresql" : "sqlite");
-const service = await startService(main, { databaseUrl: db.url, nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] });
+const service = await startService(build.service, {
+  databaseUrl: db.url,
+  nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+});
 try {
   const tokens = await registerUsers(service.port, 14, `p${Date.now().toString(36)}`);
   const pool = tokens.map((t) => t.refreshToken);

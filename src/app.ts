@@ -28,7 +28,6 @@ import { createAccessTokens } from "./tokens/access-tokens.js";
 import { type KeyRing, loadKeyRing } from "./tokens/keys.js";
 import { createAuditLog } from "./transport/audit-log.js";
 import { createAuthHandlers } from "./transport/auth-handlers.js";
-import { registerBenchEcho } from "./transport/bench-echo.js";
 import { acceptRequestId, CALL_CONTEXT, type CallContext, callStorage } from "./transport/call-context.js";
 import { createClientAddressResolver } from "./transport/client-address.js";
 import { createCors } from "./transport/cors.js";
@@ -44,6 +43,8 @@ export interface AppOptions {
   /** Where log lines go; stdout by default. Tests capture them here. */
   readonly logStream?: NodeJS.WritableStream;
   readonly clock?: Clock;
+  /** More Connect services on the same router, e.g. the benchmark's in-service echo (bench/). */
+  readonly extraRoutes?: (router: ConnectRouter) => void;
 }
 
 export interface App {
@@ -140,8 +141,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const routes = (router: ConnectRouter) => {
     router.service(AuthServiceDesc, createAuthHandlers(auth));
     router.service(Health, createHealthHandlers(health, [AuthServiceDesc.typeName]));
-    registerReflection(router, [AuthServiceDesc, Health]);
-    if (config.benchEcho) registerBenchEcho(router);
+    opts.extraRoutes?.(router);
+    // Reflection lists whatever was registered above, extra services included.
+    registerReflection(router, [...new Set(router.handlers.map((h) => h.service))]);
   };
 
   // Order matters: the first is the outermost. Logging sees the final,

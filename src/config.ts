@@ -70,7 +70,6 @@ const envSchema = z.object({
   LOGIN_ADDRESS_WINDOW_SECONDS: int(1, 86_400).default(300),
   REGISTER_ADDRESS_LIMIT: int(1, 1_000_000).default(30),
   REGISTER_ADDRESS_WINDOW_SECONDS: int(1, 86_400).default(300),
-  BENCH_ECHO: bool.default(false),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -127,8 +126,6 @@ export interface Config {
     readonly registerAddressLimit: number;
     readonly registerAddressWindowSeconds: number;
   };
-  /** Serves bench.v1.EchoService, the benchmark's baseline RPC; never in production. */
-  readonly benchEcho: boolean;
 }
 
 /** Raised for any invalid setting; the message names the variable. */
@@ -220,7 +217,6 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       registerAddressLimit: e.REGISTER_ADDRESS_LIMIT,
       registerAddressWindowSeconds: e.REGISTER_ADDRESS_WINDOW_SECONDS,
     },
-    benchEcho: e.BENCH_ECHO,
   };
   return deepFreeze(config);
 }
