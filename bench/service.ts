@@ -184,8 +184,12 @@ export interface BareEchoProcess {
  * Starts the bare echo server (bench/bare-echo/server.ts) with the same node
  * options as the service, and waits for its `listening <port>` line.
  */
-export async function startBareEcho(script: string, timeoutMs = 30_000): Promise<BareEchoProcess> {
-  const child = spawn(NODE, [...startNodeOptions(), script], {
+export async function startBareEcho(
+  script: string,
+  opts: { nodeArgs?: string[]; timeoutMs?: number } = {},
+): Promise<BareEchoProcess> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const child = spawn(NODE, [...startNodeOptions(), ...(opts.nodeArgs ?? []), script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", HOST: "127.0.0.1", PORT: "0" },
     stdio: ["ignore", "pipe", "pipe"],
