@@ -76,6 +76,8 @@ export interface StageBreakdown {
   readonly busyMicros: number;
   /** Self time per function (for the top list), microseconds. */
   readonly functions: Map<string, number>;
+  /** The same, per stage. */
+  readonly functionsByStage: Map<Stage, Map<string, number>>;
 }
 
 /** A stretch of the monotonic clock, in microseconds. */
@@ -118,6 +120,7 @@ export async function breakdown(path: string, windows: readonly TimeWindow[]) {
 
   const micros = Object.fromEntries(STAGES.map((s) => [s, 0])) as Record<Stage, number>;
   const functions = new Map<string, number>();
+  const functionsByStage = new Map<Stage, Map<string, number>>();
   let busyMicros = 0;
   let t = profile.startTime;
   for (const [i, id] of profile.samples.entries()) {
@@ -134,9 +137,12 @@ export async function breakdown(path: string, windows: readonly TimeWindow[]) {
     if (f) {
       const key = `${f.functionName || "(anonymous)"} ${location(f.url)}:${f.lineNumber + 1}`;
       functions.set(key, (functions.get(key) ?? 0) + weight);
+      const own = functionsByStage.get(stage) ?? new Map<string, number>();
+      own.set(key, (own.get(key) ?? 0) + weight);
+      functionsByStage.set(stage, own);
     }
   }
-  return { micros, busyMicros, functions } satisfies StageBreakdown;
+  return { micros, busyMicros, functions, functionsByStage } satisfies StageBreakdown;
 }
 
 /** The monotonic clock in microseconds, as V8 stamps profile samples. */

@@ -5,6 +5,9 @@
  *   scenario  current-user (default) | refresh | echo (the in-service echo alone)
  *   seconds   of load per process (default 8)      database  sqlite (default) | postgresql
  *   protocol  connect (default) | grpc
+ *   PROFILE_STAGE=<part of a stage name>: list the functions of that stage only
+ *   PROFILE_BUILD=<dir>: profile a build made earlier (`tsc -p bench/tsconfig.build.json --outDir <dir>`,
+ *     e.g. of another commit, with node_modules linked beside it) instead of building this tree
  *
  * Starts the bare echo server and the service (bench entry, `npm start`'s node
  * options, LOG_LEVEL=info, stdout to a file) with --cpu-prof, drives each with
@@ -21,7 +24,7 @@ import { join } from "node:path";
 import { breakdown, monotonicMicros, STAGES, type StageBreakdown, type TimeWindow } from "./cpu-profile.js";
 import { createDatabase } from "./databases.js";
 import { ECHO, type Load, type Protocol, seedService, TOKEN_PATH, unaryLoad } from "./scenarios.js";
-import { buildService, startBareEcho, startService } from "./service.js";
+import { buildService, builtIn, startBareEcho, startService } from "./service.js";
 
 const [scenario = "current-user", secondsArg = "8", dbArg = "sqlite", protocolArg = "connect"] = process.argv.slice(2);
 const durationS = Number(secondsArg);
@@ -76,7 +79,7 @@ async function interleavedWindows(loads: ReadonlyArray<readonly [Load, number]>)
   return out;
 }
 
-const build = buildService();
+const build = process.env.PROFILE_BUILD ? builtIn(process.env.PROFILE_BUILD) : buildService();
 const bareDir = await mkdtemp(join(tmpdir(), "warden-prof-bare-"));
 const serviceDir = await mkdtemp(join(tmpdir(), "warden-prof-service-"));
 const db = await createDatabase(dbArg === "postgresql" ? "postgresql" : "sqlite");
@@ -135,11 +138,14 @@ out.push(
   `| process CPU per call (/proc, all threads) | ${columns.map(([, , m]) => perCall(m, m.cpuMicros).toFixed(0)).join(" | ")} |`,
 );
 out.push(`| calls/s under load | ${columns.map(([, , m]) => (m.requests / m.seconds).toFixed(0)).join(" | ")} |`);
-out.push("", `Functions with the most self time in ${columns.at(-1)?.[0]} (µs per call):`);
-const [, last, lastW] = columns.at(-1) ?? columns[0] ?? [];
-if (last && lastW) {
-  const top = [...last.functions.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30);
-  for (const [k, v] of top) out.push(`${stageCall(last, lastW, v).toFixed(1).padStart(7)}  ${k}`);
+// PROFILE_STAGE=<part of a stage's name>: the top lists of that stage only.
+const stageFilter = process.env.PROFILE_STAGE;
+const focus = stageFilter ? STAGES.find((s) => s.includes(stageFilter)) : undefined;
+for (const [name, b, m] of columns) {
+  out.push("", `Functions with the most self time, ${name}${focus ? `, stage ${focus}` : ""} (µs per call):`);
+  const fns = focus ? (b.functionsByStage.get(focus) ?? new Map<string, number>()) : b.functions;
+  const top = [...fns.entries()].sort((x, y) => y[1] - x[1]).slice(0, name === scenario ? 30 : 15);
+  for (const [k, v] of top) out.push(`${stageCall(b, m, v).toFixed(1).padStart(7)}  ${k}`);
 }
 out.push("", `profiles: ${bareFile} ${serviceFile}`);
 process.stdout.write(`${out.join("\n")}\n`);

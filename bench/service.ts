@@ -21,6 +21,12 @@ export interface BenchBuild {
   readonly bareEcho: string;
 }
 
+/** The entries of a build in `dir` (tsc -p bench/tsconfig.build.json --outDir dir). */
+export const builtIn = (dir: string): BenchBuild => ({
+  service: join(dir, "bench", "service-main.js"),
+  bareEcho: join(dir, "bench", "bare-echo", "server.js"),
+});
+
 /**
  * Compiles the service the way `npm start` does (tsc, then plain node), into
  * a private folder, with the benchmark's two entries. Type errors are
@@ -33,10 +39,7 @@ export function buildService(): BenchBuild {
     cwd: ROOT,
     encoding: "utf8",
   });
-  const build = {
-    service: join(BUILD_DIR, "bench", "service-main.js"),
-    bareEcho: join(BUILD_DIR, "bench", "bare-echo", "server.js"),
-  };
+  const build = builtIn(BUILD_DIR);
   if (r.status !== 0)
     process.stderr.write(`bench: tsc reported errors (status ${r.status}); using what it emitted\n${r.stdout}`);
   for (const file of Object.values(build))
