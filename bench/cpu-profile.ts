@@ -60,12 +60,18 @@ const RULES: ReadonlyArray<readonly [Stage, RegExp]> = [
   ["node HTTP/1.1 and HTTP/2", /^node:(_http_|http|internal\/http2|internal\/http|net$|internal\/stream_base_commons)/],
 ];
 
-/** A frame's location relative to the repository (src/..., bench/...) or to node_modules (pkg/...). */
+/**
+ * A frame's location relative to the build (src/..., bench/..., gen/...) or to
+ * node_modules (pkg/...). The benchmark's own build lives under
+ * node_modules/.cache/warden-bench; a PROFILE_BUILD folder anywhere.
+ */
 function location(url: string): string {
   const built = /\/warden-bench\/(.*)$/.exec(url);
   if (built?.[1]) return built[1];
   const mod = /node_modules\/(.*)$/.exec(url);
   if (mod?.[1]) return mod[1];
+  const other = /^file:\/\/.*?\/((src|bench|gen)\/.*)$/.exec(url);
+  if (other?.[1]) return other[1];
   return url;
 }
 
