@@ -27,4 +27,16 @@ describe("refresh tokens", () => {
     expect(openSuccessor(hashRefreshToken(token), sealed)).toBeNull();
     expect(openSuccessor(token, `${sealed.slice(0, -2)}AA`)).toBeNull();
   });
+
+  it("when the same successor is sealed many times, across refills of the random pool, then no two seals share an IV", () => {
+    const token = newRefreshToken();
+    const ivs = new Set(
+      Array.from({ length: 1000 }, () =>
+        Buffer.from(sealSuccessor(token, { refreshToken: "next" }), "base64url")
+          .subarray(0, 12)
+          .toString("hex"),
+      ),
+    );
+    expect(ivs.size).toBe(1000);
+  });
 });
