@@ -151,7 +151,6 @@ const envSchema = z.object({
   MAIL_RETRY_BASE_MS: int(10, 600_000).default(5000),
   MAIL_MAX_ATTEMPTS: int(1, 100).default(10),
   MAIL_MAX_AGE_SECONDS: int(1, 604_800).default(3600),
-  BENCH_ECHO: bool.default(false),
 
   // OpenTelemetry tracing: the standard variables of the OTel specification,
   // read here like every other setting (the exporters get them as options).
@@ -321,8 +320,6 @@ export interface Config {
     readonly maxAttempts: number;
     readonly maxAgeSeconds: number;
   };
-  /** Serves bench.v1.EchoService, the benchmark's baseline RPC; never in production. */
-  readonly benchEcho: boolean;
   /** OpenTelemetry tracing, from the standard OTEL_* variables. */
   readonly tracing: TracingConfig;
 }
@@ -464,7 +461,6 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       maxAttempts: e.MAIL_MAX_ATTEMPTS,
       maxAgeSeconds: e.MAIL_MAX_AGE_SECONDS,
     },
-    benchEcho: e.BENCH_ECHO,
     tracing: {
       export: otlpExport(e),
       serviceName: e.OTEL_SERVICE_NAME,
