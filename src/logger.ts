@@ -65,41 +65,6 @@ function serialise(line: Record<string, unknown>): string {
 }
 
 /**
- * Writes finished lines to `out`, several per write: the lines of one turn of
- * the event loop go out together right after it (setImmediate), in one write
- * instead of one each. Under load that is most of a line's cost (process.stdout
- * writes synchronously to files and pipes on Linux). An error line goes out at
- * once, with whatever is pending, and the owner flushes on process exit, so a
- * crash or shutdown loses nothing.
- */
-class LineTransport extends winston.transports.Stream {
-  private pending = "";
-  private scheduled = false;
-
-  constructor(private readonly out: NodeJS.WritableStream) {
-    super({ stream: out });
-  }
-
-  override log(info: winston.Logform.TransformableInfo, next: () => void): void {
-    this.pending += `${String(info[MESSAGE])}\n`;
-    if (info.level === "error") this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
-    }
-    next();
-  }
-
-  readonly flush = (): void => {
-    this.scheduled = false;
-    if (this.pending === "") return;
-    const text = this.pending;
-    this.pending = "";
-    this.out.write(text);
-  };
-}
-
-/**
  * What may be logged of an error: its name and code, and its message's first
  * line unless it is a database driver error (MikroORM's *Exception classes
  * quote the SQL, values included, in the message). Never the stack.
@@ -119,8 +84,12 @@ export function describeError(e: unknown): { error_name: string; error_code?: st
  * (and trace_id, span_id while tracing) and the fields the caller adds. `stream` lets tests capture the output.
  */
 export function createLogger(level: string, stream?: NodeJS.WritableStream): Logger {
-  const transport = new LineTransport(stream ?? process.stdout);
-  // Lines of the last turn before process.exit() (the "stopped" line, a crash report).
-  if (!stream) process.once("exit", transport.flush);
-  return winston.createLogger({ level, format: lineFormat(), transports: [transport] });
+  // One write per line, at once: the bench branch's batching of a turn's lines
+  // (one write after the turn) broke readers that expect a call's lines by the
+  // time its answer arrives; not ported (see bench/RESULTS.md).
+  return winston.createLogger({
+    level,
+    format: lineFormat(),
+    transports: [new winston.transports.Stream({ stream: stream ?? process.stdout })],
+  });
 }
