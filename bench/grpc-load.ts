@@ -11,32 +11,22 @@ import { quantile, sleep } from "./stats.js";
  * flight), and the health prober used while a login flood runs.
  */
 
-const PROTOS = loadSync(
-  [
-    "bench/v1/echo.proto",
-    "auth/v1/auth.proto",
-    "grpc/health/v1/health.proto",
-    "envoy/service/auth/v3/external_auth.proto",
-  ],
-  {
-    includeDirs: [join(ROOT, "proto")],
-    longs: String,
-    enums: String,
-    defaults: true,
-  },
-);
+const loaded = new Map<string, ReturnType<typeof loadSync>>();
 
-function method(service: string, name: string): MethodDefinition<object, object> {
-  const def = PROTOS[service];
+/** A method of a service in `proto/` (path relative to it), for @grpc/grpc-js; definitions loaded once per file. */
+export function grpcMethod(proto: string, service: string, name: string): MethodDefinition<object, object> {
+  let defs = loaded.get(proto);
+  if (!defs) {
+    defs = loadSync(proto, { includeDirs: [join(ROOT, "proto")], longs: String, enums: String, defaults: true });
+    loaded.set(proto, defs);
+  }
+  const def = defs[service];
   const m = def && name in def ? (def as Record<string, unknown>)[name] : undefined;
-  if (!m || typeof m !== "object" || !("path" in m)) throw new Error(`no method ${service}/${name}`);
+  if (!m || typeof m !== "object" || !("path" in m)) throw new Error(`no method ${service}/${name} in ${proto}`);
   return m as MethodDefinition<object, object>;
 }
 
-export const ECHO = method("bench.v1.EchoService", "Echo");
-export const GET_CURRENT_USER = method("auth.v1.AuthService", "GetCurrentUser");
-export const ENVOY_CHECK = method("envoy.service.auth.v3.Authorization", "Check");
-const HEALTH_CHECK = method("grpc.health.v1.Health", "Check");
+const HEALTH_CHECK = grpcMethod("grpc/health/v1/health.proto", "grpc.health.v1.Health", "Check");
 
 export function grpcClient(port: number): grpc.Client {
   return new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());

@@ -1,7 +1,8 @@
 import { availableParallelism } from "node:os";
 import { createDatabase, postgresReachable } from "./databases.js";
-import { cheapRows, hashRows, type RowSample, type ScenarioSettings } from "./scenarios.js";
-import { buildService, startService } from "./service.js";
+import { hashRows, type ScenarioSettings, tokenPathRows } from "./rounds.js";
+import type { RowSample } from "./scenarios.js";
+import { type BenchBuild, buildService, startBareEcho, startService } from "./service.js";
 
 export interface BenchOptions extends ScenarioSettings {
   readonly repeat: number;
@@ -9,6 +10,8 @@ export interface BenchOptions extends ScenarioSettings {
   readonly postgres: boolean | "auto";
   /** Only the cheap-RPC rows or only the bcrypt-bound rows (for quick iterations); both by default. */
   readonly only?: "cheap" | "hash";
+  /** A build to reuse (the smoke test builds once for two tests); built afresh by default. */
+  readonly build?: BenchBuild;
   /** Progress lines (to stderr by default). */
   readonly progress?: (line: string) => void;
 }
@@ -27,13 +30,13 @@ export interface Repetition {
 }
 
 export interface BenchRun {
-  readonly options: Omit<BenchOptions, "progress">;
+  readonly options: Omit<BenchOptions, "progress" | "build">;
   readonly postgres: boolean;
   readonly repetitions: Repetition[];
 }
 
 export const defaultOptions = (env: NodeJS.ProcessEnv = process.env): BenchOptions => ({
-  durationS: Number(env.BENCH_DURATION ?? 6),
+  durationS: Number(env.BENCH_DURATION ?? 5),
   repeat: Number(env.BENCH_REPEAT ?? 3),
   rounds: Number(env.BENCH_BCRYPT_ROUNDS ?? 12),
   connections: Number(env.BENCH_CONNECTIONS ?? 10),
@@ -44,53 +47,55 @@ export const defaultOptions = (env: NodeJS.ProcessEnv = process.env): BenchOptio
 });
 
 /**
- * The whole benchmark: builds the service once, then per repetition starts it
- * fresh on SQLite (every row) and on PostgreSQL (the Refresh row), each on a
- * new database that is dropped afterwards. Everything is bounded by
- * `durationS` per scenario; nothing is left running.
+ * The whole benchmark: builds the service and the bare echo server once,
+ * starts the bare echo (stateless, so one process serves every repetition),
+ * then per repetition starts the service fresh on SQLite (every row) and on
+ * PostgreSQL (the token path), each on a new database that is dropped
+ * afterwards. Everything is bounded by `durationS` per scenario; nothing is
+ * left running.
  */
 export async function runBench(opts: BenchOptions): Promise<BenchRun> {
   const say = opts.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
   const usePg = opts.postgres === "auto" ? await postgresReachable() : opts.postgres;
   if (!usePg) say("bench: PostgreSQL not used (unreachable or BENCH_PG=0); its rows are skipped");
-  say("bench: building the service (tsc)");
-  const main = buildService();
+  if (!opts.build) say("bench: building the service (tsc)");
+  const build = opts.build ?? buildService();
   const env = { BCRYPT_ROUNDS: String(opts.rounds) };
   const repetitions: Repetition[] = [];
-
-  for (let rep = 1; rep <= opts.repeat; rep++) {
-    const rows: RowSample[] = [];
-    const processes: ProcessSample[] = [];
-    for (const kind of usePg ? (["sqlite", "postgresql"] as const) : (["sqlite"] as const)) {
-      say(`bench: repetition ${rep}/${opts.repeat}, ${kind}`);
-      const db = await createDatabase(kind);
-      try {
-        const service = await startService(main, { databaseUrl: db.url, env });
+  const bareEcho = await startBareEcho(build.bareEcho);
+  try {
+    for (let rep = 1; rep <= opts.repeat; rep++) {
+      const rows: RowSample[] = [];
+      const processes: ProcessSample[] = [];
+      for (const kind of usePg ? (["sqlite", "postgresql"] as const) : (["sqlite"] as const)) {
+        say(`bench: repetition ${rep}/${opts.repeat}, ${kind}`);
+        const db = await createDatabase(kind);
         try {
-          if (kind === "sqlite") {
-            if (opts.only !== "hash") rows.push(...(await cheapRows(service.port, opts, "sqlite")));
-            if (opts.only !== "cheap") rows.push(...(await hashRows(service.port, opts)));
-          } else if (opts.only !== "hash") {
-            rows.push(...(await cheapRows(service.port, opts, "postgresql")));
+          const service = await startService(build.service, { databaseUrl: db.url, env });
+          try {
+            if (opts.only !== "hash") rows.push(...(await tokenPathRows(service.port, bareEcho.port, opts, kind)));
+            if (kind === "sqlite" && opts.only !== "cheap") rows.push(...(await hashRows(service.port, opts)));
+            processes.push({
+              database: kind,
+              startupMs: service.startupMs,
+              rssMiB: service.rssMiB(),
+              peakRssMiB: service.peakRssMiB(),
+            });
+          } catch (e) {
+            say(`bench: service log tail:\n${service.log().slice(-3000)}`);
+            throw e;
+          } finally {
+            await service.stop();
           }
-          processes.push({
-            database: kind,
-            startupMs: service.startupMs,
-            rssMiB: service.rssMiB(),
-            peakRssMiB: service.peakRssMiB(),
-          });
-        } catch (e) {
-          say(`bench: service log tail:\n${service.log().slice(-3000)}`);
-          throw e;
         } finally {
-          await service.stop();
+          await db.drop();
         }
-      } finally {
-        await db.drop();
       }
+      repetitions.push({ rows, processes });
     }
-    repetitions.push({ rows, processes });
+  } finally {
+    await bareEcho.stop();
   }
-  const { progress: _progress, ...options } = opts;
+  const { progress: _progress, build: _build, ...options } = opts;
   return { options, postgres: usePg, repetitions };
 }

@@ -1,80 +1,151 @@
 /**
- * `npx tsx bench/profile.ts <scenario> [seconds]`: runs one load against a
- * service started with --cpu-prof and prints the functions with the most
- * self time (and the .cpuprofile path, for Chrome DevTools).
- * Scenarios: echo, current-user, refresh, login.
+ * `npx tsx bench/profile.ts [scenario] [seconds] [database] [protocol]`:
+ * where a call's CPU goes, stage by stage, next to the bare echo server's.
+ *
+ *   scenario  current-user (default) | refresh | echo (the in-service echo alone)
+ *   seconds   of load per process (default 8)      database  sqlite (default) | postgresql
+ *   protocol  connect (default) | grpc
+ *   PROFILE_STAGE=<part of a stage name>: list the functions of that stage only
+ *   PROFILE_BUILD=<dir>: profile a build made earlier (`tsc -p bench/tsconfig.build.json --outDir <dir>`,
+ *     e.g. of another commit, with node_modules linked beside it) instead of building this tree
+ *
+ * Starts the bare echo server and the service (bench entry, `npm start`'s node
+ * options, LOG_LEVEL=info, stdout to a file) with --cpu-prof, drives each with
+ * the benchmark's load generator (the bare echo, the in-service echo and the
+ * scenario in interleaved thirds, after a one-second warm-up each), and
+ * charges each profile sample inside a load's window to a stage
+ * (bench/cpu-profile.ts). Prints CPU µs per call per stage and the functions
+ * with the most self time; the .cpuprofile files stay for Chrome DevTools.
  */
-import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { breakdown, monotonicMicros, STAGES, type StageBreakdown, type TimeWindow } from "./cpu-profile.js";
 import { createDatabase } from "./databases.js";
-import { runHttpLoad } from "./http-load.js";
-import { registerUsers } from "./scenarios.js";
-import { buildService, startService } from "./service.js";
+import { ECHO, type Load, type Protocol, seedService, TOKEN_PATH, unaryLoad } from "./scenarios.js";
+import { buildService, builtIn, startBareEcho, startService } from "./service.js";
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
+const [scenario = "current-user", secondsArg = "8", dbArg = "sqlite", protocolArg = "connect"] = process.argv.slice(2);
+const durationS = Number(secondsArg);
+const protocol: Protocol = protocolArg === "grpc" ? "grpc" : "connect";
+const CONNECTIONS = 10;
+const prof = (dir: string) => ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=250"];
+
+/** A load's measured slices: their clock windows and what the load generator saw. */
+interface Measured {
+  readonly windows: TimeWindow[];
+  requests: number;
+  seconds: number;
+  /** CPU time inside the windows (/proc): the whole process, and its main thread (the event loop). */
+  cpuMicros: number;
+  mainMicros: number;
 }
 
-const [scenario = "current-user", secondsArg = "5", dbKind = "sqlite"] = process.argv.slice(2);
-const durationS = Number(secondsArg);
-const dir = await mkdtemp(join(tmpdir(), "warden-prof-"));
-const main = buildService();
-const db = await createDatabase(dbKind === "postgresql" ? "postgresql" : "sqlite");
-const service = await startService(main, { databaseUrl: db.url, nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] });
+/** User + system CPU time so far, in microseconds (Linux /proc, clock ticks of 10 ms). */
+function cpuMicros(statPath: string): number {
+  const fields = readFileSync(statPath, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+}
+const cpuNow = (pid: number) => ({
+  process: cpuMicros(`/proc/${pid}/stat`),
+  main: cpuMicros(`/proc/${pid}/task/${pid}/stat`),
+});
+
+/**
+ * The loads in turn, A B C A B C A B C, each slice a third of `durationS`,
+ * after a one-second warm-up of each outside the windows: a burst of other
+ * work on the shared machine falls on all of them alike.
+ */
+async function interleavedWindows(loads: ReadonlyArray<readonly [Load, number]>): Promise<Measured[]> {
+  for (const [load] of loads) await load(1);
+  const out: Measured[] = loads.map(() => ({ windows: [], requests: 0, seconds: 0, cpuMicros: 0, mainMicros: 0 }));
+  for (let slice = 0; slice < 3; slice++) {
+    for (const [i, [load, pid]] of loads.entries()) {
+      const cpu = cpuNow(pid);
+      const from = monotonicMicros();
+      const m = await load(durationS / 3);
+      const to = monotonicMicros();
+      const o = out[i];
+      if (!o) continue;
+      o.windows.push({ from, to });
+      const after = cpuNow(pid);
+      o.cpuMicros += after.process - cpu.process;
+      o.mainMicros += after.main - cpu.main;
+      o.requests += m.requests;
+      o.seconds += m.rps > 0 ? m.requests / m.rps : 0;
+    }
+  }
+  return out;
+}
+
+const build = process.env.PROFILE_BUILD ? builtIn(process.env.PROFILE_BUILD) : buildService();
+const bareDir = await mkdtemp(join(tmpdir(), "warden-prof-bare-"));
+const serviceDir = await mkdtemp(join(tmpdir(), "warden-prof-service-"));
+const db = await createDatabase(dbArg === "postgresql" ? "postgresql" : "sqlite");
+const bare = await startBareEcho(build.bareEcho, { nodeArgs: prof(bareDir) });
+const service = await startService(build.service, { databaseUrl: db.url, nodeArgs: prof(serviceDir) });
+let measured: Measured[];
 try {
-  const tokens = await registerUsers(service.port, 14, `p${Date.now().toString(36)}`);
-  const pool = tokens.map((t) => t.refreshToken);
-  const access = tokens[0]?.accessToken ?? "";
-  const AUTH = "/auth.v1.AuthService";
-  const m =
-    scenario === "echo"
-      ? await runHttpLoad({
-          port: service.port,
-          durationS,
-          connections: 10,
-          path: "/bench.v1.EchoService/Echo",
-          body: { message: "hello" },
-        })
-      : scenario === "refresh"
-        ? await runHttpLoad({
-            port: service.port,
-            durationS,
-            connections: 10,
-            path: `${AUTH}/Refresh`,
-            nextBody: () => ({ refreshToken: pool.shift() ?? "" }),
-            onAnswer: (status, body) => {
-              if (status === 200)
-                pool.push((JSON.parse(body) as { tokens: { refreshToken: string } }).tokens.refreshToken);
-            },
-          })
-        : await runHttpLoad({
-            port: service.port,
-            durationS,
-            connections: 10,
-            path: `${AUTH}/GetCurrentUser`,
-            headers: { authorization: `Bearer ${access}` },
-          });
-  process.stdout.write(
-    `${scenario}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, errors ${m.errors}; rss ${service.rssMiB().toFixed(0)} MiB\n`,
-  );
+  const seed = await seedService(service.port, CONNECTIONS, `p${Date.now().toString(36)}`);
+  const chosen = TOKEN_PATH.find((s) => s.key === scenario);
+  measured = await interleavedWindows([
+    [unaryLoad(bare.port, CONNECTIONS, protocol, ECHO), bare.pid],
+    [unaryLoad(service.port, CONNECTIONS, protocol, ECHO), service.pid],
+    ...(chosen ? [[chosen.load(seed, protocol), service.pid] as const] : []),
+  ]);
+  process.stdout.write(`rss of the service ${service.rssMiB().toFixed(0)} MiB\n`);
 } finally {
   await service.stop();
+  await bare.stop();
   await db.drop();
 }
 
-const file = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
-if (!file) throw new Error("no profile written");
-const profile = JSON.parse(await readFile(join(dir, file), "utf8")) as { nodes: ProfileNode[] };
-const total = profile.nodes.reduce((s, n) => s + (n.hitCount ?? 0), 0);
-const byFn = new Map<string, number>();
-for (const n of profile.nodes) {
-  const url = n.callFrame.url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*warden-bench\//, "");
-  const key = `${n.callFrame.functionName || "(anonymous)"} ${url}:${n.callFrame.lineNumber + 1}`;
-  byFn.set(key, (byFn.get(key) ?? 0) + (n.hitCount ?? 0));
+const profileIn = async (dir: string) => {
+  const file = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
+  if (!file) throw new Error(`no profile written in ${dir}`);
+  return join(dir, file);
+};
+const bareFile = await profileIn(bareDir);
+const serviceFile = await profileIn(serviceDir);
+const names = ["bare echo", "in-service echo", scenario];
+const columns: Array<[string, StageBreakdown, Measured]> = [];
+for (const [i, m] of measured.entries()) {
+  columns.push([names[i] ?? "", await breakdown(i === 0 ? bareFile : serviceFile, m.windows), m]);
 }
-const top = [...byFn.entries()].sort((a, b) => b[1] - a[1]).slice(0, 35);
-for (const [k, v] of top) process.stdout.write(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}\n`);
-process.stdout.write(`profile: ${join(dir, file)}\n`);
+const perCall = (m: Measured, micros: number) => (m.requests > 0 ? micros / m.requests : 0);
+/**
+ * V8 samples on wall time: on a busy machine a descheduled event loop still
+ * gets samples. So a stage's µs are its share of the busy samples times the
+ * main thread's measured CPU time per call.
+ */
+const stageCall = (b: StageBreakdown, m: Measured, micros: number) =>
+  b.busyMicros > 0 ? perCall(m, (micros / b.busyMicros) * m.mainMicros) : 0;
+const out: string[] = [
+  `${scenario} over ${protocol}, ${dbArg}, ${durationS} s per load, ${CONNECTIONS} connections; CPU µs per call by stage (event loop)`,
+  "",
+  `| stage | ${columns.map(([name]) => name).join(" | ")} |`,
+  `|---|${columns.map(() => "---:").join("|")}|`,
+];
+for (const stage of STAGES) {
+  if (columns.every(([, b]) => b.micros[stage] === 0)) continue;
+  out.push(`| ${stage} | ${columns.map(([, b, w]) => stageCall(b, w, b.micros[stage]).toFixed(0)).join(" | ")} |`);
+}
+out.push(
+  `| **event loop CPU per call** | ${columns.map(([, , m]) => `**${perCall(m, m.mainMicros).toFixed(0)}**`).join(" | ")} |`,
+);
+out.push(
+  `| process CPU per call (/proc, all threads) | ${columns.map(([, , m]) => perCall(m, m.cpuMicros).toFixed(0)).join(" | ")} |`,
+);
+out.push(`| calls/s under load | ${columns.map(([, , m]) => (m.requests / m.seconds).toFixed(0)).join(" | ")} |`);
+// PROFILE_STAGE=<part of a stage's name>: the top lists of that stage only.
+const stageFilter = process.env.PROFILE_STAGE;
+const focus = stageFilter ? STAGES.find((s) => s.includes(stageFilter)) : undefined;
+for (const [name, b, m] of columns) {
+  out.push("", `Functions with the most self time, ${name}${focus ? `, stage ${focus}` : ""} (µs per call):`);
+  const fns = focus ? (b.functionsByStage.get(focus) ?? new Map<string, number>()) : b.functions;
+  const top = [...fns.entries()].sort((x, y) => y[1] - x[1]).slice(0, name === scenario ? 30 : 15);
+  for (const [k, v] of top) out.push(`${stageCall(b, m, v).toFixed(1).padStart(7)}  ${k}`);
+}
+out.push("", `profiles: ${bareFile} ${serviceFile}`);
+process.stdout.write(`${out.join("\n")}\n`);

@@ -13,19 +13,38 @@ export const NODE = join(ROOT, "node_modules", ".bin", "node");
 /** The benchmark's own build of the service, apart from dist/ which others use. */
 const BUILD_DIR = join(ROOT, "node_modules", ".cache", "warden-bench");
 
+/** What the benchmark runs: the service's bench entry and the bare echo server, both built by tsc. */
+export interface BenchBuild {
+  /** bench/service-main.js: src/main.ts's start-up plus the in-service echo. */
+  readonly service: string;
+  /** bench/bare-echo/server.js: the ceiling, with nothing of ours. */
+  readonly bareEcho: string;
+}
+
+/** The entries of a build in `dir` (tsc -p bench/tsconfig.build.json --outDir dir). */
+export const builtIn = (dir: string): BenchBuild => ({
+  service: join(dir, "bench", "service-main.js"),
+  bareEcho: join(dir, "bench", "bare-echo", "server.js"),
+});
+
 /**
  * Compiles the service the way `npm start` does (tsc, then plain node), into
- * a private folder. Type errors are reported but do not stop the build: tsc
- * still emits, and a benchmark of work in progress is still useful.
+ * a private folder, with the benchmark's two entries. Type errors are
+ * reported but do not stop the build: tsc still emits, and a benchmark of
+ * work in progress is still useful.
  */
-export function buildService(): string {
+export function buildService(): BenchBuild {
   const tsc = join(ROOT, "node_modules", ".bin", "tsc");
-  const r = spawnSync(tsc, ["-p", "tsconfig.build.json", "--outDir", BUILD_DIR], { cwd: ROOT, encoding: "utf8" });
-  const main = join(BUILD_DIR, "src", "main.js");
+  const r = spawnSync(tsc, ["-p", join("bench", "tsconfig.build.json"), "--outDir", BUILD_DIR], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  const build = builtIn(BUILD_DIR);
   if (r.status !== 0)
     process.stderr.write(`bench: tsc reported errors (status ${r.status}); using what it emitted\n${r.stdout}`);
-  if (!existsSync(main)) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
-  return main;
+  for (const file of Object.values(build))
+    if (!existsSync(file)) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
+  return build;
 }
 
 /** A free loopback port, chosen by the kernel. */
@@ -79,7 +98,6 @@ const BASE_ENV = {
   BCRYPT_ROUNDS: "12",
   // A login flood is the point of the benchmark; the rate limiter would turn it into 429s.
   RATE_LIMIT_ENABLED: "false",
-  BENCH_ECHO: "true",
 };
 
 /**
@@ -163,4 +181,59 @@ export async function startService(
 function statusMiB(pid: number, field: "VmRSS" | "VmHWM"): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m?.[1] ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+export interface BareEchoProcess {
+  readonly port: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the bare echo server (bench/bare-echo/server.ts) with the same node
+ * options as the service, and waits for its `listening <port>` line.
+ */
+export async function startBareEcho(
+  script: string,
+  opts: { nodeArgs?: string[]; timeoutMs?: number } = {},
+): Promise<BareEchoProcess> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const child = spawn(NODE, [...startNodeOptions(), ...(opts.nodeArgs ?? []), script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", HOST: "127.0.0.1", PORT: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exit = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let err = "";
+  child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error("bare echo server did not start")), timeoutMs);
+    child.stdout?.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /^listening (\d+)$/m.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`bare echo server exited (${code}): ${err.slice(-2000)}`));
+    });
+  }).catch(async (e: unknown) => {
+    child.kill("SIGKILL");
+    await exit;
+    throw e;
+  });
+  return {
+    port,
+    pid: child.pid ?? -1,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exit;
+      clearTimeout(killer);
+    },
+  };
 }

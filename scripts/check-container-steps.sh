@@ -2,7 +2,7 @@
 # Runs the Dockerfile's steps without a Docker engine, in throw-away copies of
 # the repository, and checks that the production image would start:
 #   build stage:   npm ci && npm run build            (all dependencies)
-#   runtime stage: npm ci --omit=dev + dist/, then    node dist/src/main.js
+#   runtime stage: npm ci --omit=dev + dist/, then    node --experimental-async-context-frame dist/src/main.js
 # with NODE_ENV=production, a generated signing key, a generated MFA encryption key and a SQLite DATABASE_URL:
 # /health, /openapi.json and /docs must answer, and SIGTERM must end it with 0.
 #
@@ -42,12 +42,12 @@ if [ -e "$work/runtime/node_modules/typescript" ] || [ -e "$work/runtime/node_mo
   echo "check-container-steps: dev dependencies leaked into the production install" >&2; exit 1
 fi
 
-echo "== start: node dist/src/main.js (NODE_ENV=production)"
+echo "== start: node --experimental-async-context-frame dist/src/main.js (NODE_ENV=production)"
 key=$("$node22" -e 'process.stdout.write(require("crypto").generateKeyPairSync("ed25519").privateKey.export({type:"pkcs8",format:"pem"}))')
 mfa_key="ci:$("$node22" -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64"))')"
 log="$work/server.log"
 (cd "$work/runtime" && exec env -i PATH="$PATH" NODE_ENV=production HOST=127.0.0.1 PORT=0 DATA_DIR="$work/data" \
-  DATABASE_URL="sqlite:$work/data/warden.sqlite" JWT_PRIVATE_KEY="$key" MFA_ENCRYPTION_KEYS="$mfa_key" "$node22" dist/src/main.js >"$log" 2>&1) &
+  DATABASE_URL="sqlite:$work/data/warden.sqlite" JWT_PRIVATE_KEY="$key" MFA_ENCRYPTION_KEYS="$mfa_key" "$node22" --experimental-async-context-frame dist/src/main.js >"$log" 2>&1) &
 pid=$!
 
 port=""

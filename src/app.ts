@@ -48,7 +48,6 @@ import { createAccessTokens } from "./tokens/access-tokens.js";
 import { loadKeyRing } from "./tokens/keys.js";
 import { derivePageTokenKey } from "./tokens/page-token-key.js";
 import { createTracing } from "./tracing/tracing.js";
-import { registerBenchEcho } from "./transport/bench-echo.js";
 import { trustedPeerCheck } from "./transport/client-address.js";
 import { createFront } from "./transport/front.js";
 import { createForwardAuthRoute } from "./transport/http/forward-auth-route.js";
@@ -279,15 +278,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
     max: config.healthWatch.max,
     maxPerClient: config.healthWatch.maxPerClient,
   });
-  const routes = createRoutes(
-    services,
-    health,
-    (router) => {
-      if (config.benchEcho) registerBenchEcho(router);
-      opts.extraRoutes?.(router);
-    },
-    watchLimiter,
-  );
+  const routes = createRoutes(services, health, opts.extraRoutes, watchLimiter);
   const front = createFront({
     routes: routes.routes,
     restServices: routes.served,

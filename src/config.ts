@@ -155,7 +155,6 @@ const envSchema = z.object({
   TOTP_ISSUER: z.string().min(1).max(64).default("warden"),
   MFA_CHALLENGE_TTL: int(30, 300).default(300),
   MFA_ENCRYPTION_KEYS: z.string().min(1).optional(),
-  BENCH_ECHO: bool.default(false),
 
   // OpenTelemetry tracing: the standard variables of the OTel specification,
   // read here like every other setting (the exporters get them as options).
@@ -333,8 +332,6 @@ export interface Config {
     /** `kid:base64key,...`, validated; decoded by src/mfa/keys.ts. Unset: a development key in DATA_DIR. */
     readonly encryptionKeys?: string;
   };
-  /** Serves bench.v1.EchoService, the benchmark's baseline RPC; never in production. */
-  readonly benchEcho: boolean;
   /** OpenTelemetry tracing, from the standard OTEL_* variables. */
   readonly tracing: TracingConfig;
 }
@@ -494,7 +491,6 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       challengeTtlSeconds: e.MFA_CHALLENGE_TTL,
       encryptionKeys: e.MFA_ENCRYPTION_KEYS,
     },
-    benchEcho: e.BENCH_ECHO,
     tracing: {
       export: otlpExport(e),
       serviceName: e.OTEL_SERVICE_NAME,

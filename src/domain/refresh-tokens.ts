@@ -1,4 +1,23 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomFillSync } from "node:crypto";
+
+/**
+ * Random bytes from a pool filled 4 KiB at a time, as node:crypto's own
+ * randomUUID does: each randomBytes() call costs a trip into OpenSSL's
+ * generator (bench/RESULTS.md), and a Refresh needs two (the token, the IV).
+ * A refill allocates a new buffer, so bytes handed out are never rewritten.
+ */
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let offset = 0;
+function randomBytes(n: number): Buffer {
+  if (offset + n > pool.length) {
+    pool = randomFillSync(Buffer.allocUnsafe(POOL_BYTES));
+    offset = 0;
+  }
+  const bytes = pool.subarray(offset, offset + n);
+  offset += n;
+  return bytes;
+}
 
 /**
  * Refresh tokens are 256 random bits, base64url-encoded (43 characters). Only

@@ -1,5 +1,5 @@
-import { randomUUID } from "node:crypto";
-import { createLocalJWKSet, errors, jwtVerify, SignJWT } from "jose";
+import { randomUUID, sign } from "node:crypto";
+import { createLocalJWKSet, errors, jwtVerify } from "jose";
 import { invalidToken, tokenExpired } from "../domain/errors.js";
 import type { AccessTokens, Clock } from "../domain/ports.js";
 import type { AccessClaims } from "../domain/types.js";
@@ -32,24 +32,40 @@ function stringList(value: unknown): readonly string[] | null {
 /** A session opened with a password only (RFC 8176 `pwd`): what a token without amr (or with an empty one) means. */
 const PASSWORD_ONLY: readonly string[] = Object.freeze(["pwd"]);
 
-/** Issues and verifies access tokens: EdDSA JWTs with iss, aud, sub, sid, iat, exp, jti, roles and amr. */
+const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
+/**
+ * Issues and verifies access tokens: EdDSA JWTs with iss, aud, sub, sid, iat, exp, jti, roles and amr.
+ *
+ * Issuing is a JWS compact serialisation (RFC 7515 §7.1) signed with
+ * node:crypto's synchronous Ed25519 (the key ring holds Ed25519 keys only).
+ * jose 6 signs through WebCrypto, which converts the key and hops to the
+ * thread pool: about three times the CPU per token (bench/RESULTS.md), and
+ * every Login, Register and Refresh issues one. Verification stays with
+ * jose, whose checks (alg, typ, claims) are the security boundary.
+ */
 export function createAccessTokens(keys: KeyRing, opts: AccessTokenOptions, clock: Clock): AccessTokens {
   const jwks = createLocalJWKSet({ keys: [...keys.jwks.keys] });
   const verified = new Map<string, { claims: AccessClaims; exp: number }>();
+  const header = base64url({ alg: JWT_ALG, typ: ACCESS_TOKEN_TYP, kid: keys.signing.kid });
   return {
     async issue({ userId, sessionId, roles, amr }) {
       const iat = Math.floor(+clock.now() / 1000);
       const exp = iat + opts.ttlSeconds;
-      const token = await new SignJWT({ sid: sessionId, roles: [...roles], amr: [...amr] })
-        .setProtectedHeader({ alg: JWT_ALG, typ: ACCESS_TOKEN_TYP, kid: keys.signing.kid })
-        .setIssuer(opts.issuer)
-        .setAudience(opts.audience)
-        .setSubject(userId)
-        .setIssuedAt(iat)
-        .setExpirationTime(exp)
-        .setJti(randomUUID())
-        .sign(keys.signing.privateKey);
-      return { token, expiresAt: new Date(exp * 1000) };
+      const payload = {
+        sid: sessionId,
+        roles: [...roles],
+        amr: [...amr],
+        iss: opts.issuer,
+        aud: opts.audience,
+        sub: userId,
+        iat,
+        exp,
+        jti: randomUUID(),
+      };
+      const input = `${header}.${base64url(payload)}`;
+      const signature = sign(null, Buffer.from(input), keys.signing.privateKey).toString("base64url");
+      return { token: `${input}.${signature}`, expiresAt: new Date(exp * 1000) };
     },
 
     async verify(token) {

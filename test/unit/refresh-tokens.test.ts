@@ -48,4 +48,17 @@ describe("refresh tokens", () => {
   it("when the server secret is shorter than 32 bytes, then no seal is made", () => {
     expect(() => createSuccessorSeal(randomBytes(16))).toThrow(/32 bytes/);
   });
+
+  it("when the same successor is sealed many times, across refills of the random pool, then no two seals share an IV", () => {
+    const token = newRefreshToken();
+    const { seal } = createSuccessorSeal(randomBytes(32));
+    const ivs = new Set(
+      Array.from({ length: 1000 }, () =>
+        Buffer.from(seal(token, { refreshToken: "next" }), "base64url")
+          .subarray(0, 12)
+          .toString("hex"),
+      ),
+    );
+    expect(ivs.size).toBe(1000);
+  });
 });

@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { DomainError } from "../../src/domain/errors.js";
 import { createLogger } from "../../src/logger.js";
@@ -37,6 +37,8 @@ describe("withSpan", () => {
     expect(send?.parentSpanContext).toBeUndefined();
     expect(render?.name).toBe("mail.render");
     expect(render?.parentSpanContext?.spanId).toBe(send?.spanContext().spanId);
+    // The logger writes the lines of one event-loop turn together, right after it.
+    await vi.waitFor(() => expect(lines.length).toBeGreaterThan(0));
     expect(lines[0]).toMatchObject({ message: "sending", trace_id: send?.spanContext().traceId });
     expect(lines[0]?.span_id).toBe(send?.spanContext().spanId);
     // Outside a call there is no request id to write.

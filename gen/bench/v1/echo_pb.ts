@@ -2,9 +2,10 @@
 // @generated from file bench/v1/echo.proto (package bench.v1, syntax proto3)
 /* eslint-disable */
 
-// A bare RPC for the benchmark suite: it measures what Connect, the transport
-// and the interceptor chain cost with no domain work behind them. The service
-// registers it only when BENCH_ECHO=true, so production never serves it.
+// A bare RPC for the benchmark suite (bench/): the bare echo server serves it
+// with nothing else, as the ceiling of every token-path ratio; the service's
+// bench entry serves it through the service's own pipeline. The service itself
+// never registers it.
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";

@@ -35,7 +35,10 @@ export function createLoggingInterceptor(
     } finally {
       const ms = performance.now() - started;
       onDone?.(procedure, code, ms / 1000);
-      logger.log(QUIET_SERVICES.has(req.service.typeName) ? "debug" : "info", "rpc", {
+      // One object, not (level, message, fields): winston's fast path, no copy and no splat scan.
+      logger.log({
+        level: QUIET_SERVICES.has(req.service.typeName) ? "debug" : "info",
+        message: "rpc",
         procedure,
         protocol: req.contextValues.get(VIA_REST) ? "rest" : protocolOf(req.header.get("content-type")),
         code,
