@@ -62,11 +62,11 @@ const RULES: ReadonlyArray<readonly [Stage, RegExp]> = [
 
 /**
  * A frame's location relative to the build (src/..., bench/..., gen/...) or to
- * node_modules (pkg/...). The benchmark's own build lives under
- * node_modules/.cache/warden-bench; a PROFILE_BUILD folder anywhere.
+ * node_modules (pkg/...). The benchmark's own build lives in dist/bench-build;
+ * a PROFILE_BUILD folder anywhere.
  */
 function location(url: string): string {
-  const built = /\/warden-bench\/(.*)$/.exec(url);
+  const built = /\/dist\/bench-build\/(.*)$/.exec(url);
   if (built?.[1]) return built[1];
   const mod = /node_modules\/(.*)$/.exec(url);
   if (mod?.[1]) return mod[1];

@@ -17,12 +17,13 @@
  * (bench/cpu-profile.ts). Prints CPU µs per call per stage and the functions
  * with the most self time; the .cpuprofile files stay for Chrome DevTools.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { breakdown, monotonicMicros, STAGES, type StageBreakdown, type TimeWindow } from "./cpu-profile.js";
-import { createDatabase } from "./databases.js";
+import { createDatabase, PG_ADMIN_URL } from "./databases.js";
 import { ECHO, type Load, type Protocol, seedService, TOKEN_PATH, unaryLoad } from "./scenarios.js";
 import { buildService, builtIn, startBareEcho, startService } from "./service.js";
 
@@ -40,6 +41,8 @@ interface Measured {
   /** CPU time inside the windows (/proc): the whole process, and its main thread (the event loop). */
   cpuMicros: number;
   mainMicros: number;
+  /** CPU time of the service's PostgreSQL backends inside the windows (same machine, /proc). */
+  pgMicros: number;
 }
 
 /** User + system CPU time so far, in microseconds (Linux /proc, clock ticks of 10 ms). */
@@ -51,18 +54,47 @@ const cpuNow = (pid: number) => ({
   process: cpuMicros(`/proc/${pid}/stat`),
   main: cpuMicros(`/proc/${pid}/task/${pid}/stat`),
 });
+const readable = (pid: number) => existsSync(`/proc/${pid}/stat`);
+const pgNow = (pids: readonly number[]) =>
+  pids.filter(readable).reduce((sum, pid) => sum + cpuMicros(`/proc/${pid}/stat`), 0);
+
+/** The server processes serving the service's connections to `databaseUrl` (PostgreSQL on this machine). */
+async function pgBackends(databaseUrl: string): Promise<number[]> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    const r = await client.query<{ pid: number }>("select pid from pg_stat_activity where datname = $1", [
+      new URL(databaseUrl).pathname.slice(1),
+    ]);
+    return r.rows.map((row) => row.pid);
+  } finally {
+    await client.end();
+  }
+}
 
 /**
  * The loads in turn, A B C A B C A B C, each slice a third of `durationS`,
  * after a one-second warm-up of each outside the windows: a burst of other
  * work on the shared machine falls on all of them alike.
  */
-async function interleavedWindows(loads: ReadonlyArray<readonly [Load, number]>): Promise<Measured[]> {
+async function interleavedWindows(
+  loads: ReadonlyArray<readonly [Load, number]>,
+  pgPids: () => Promise<number[]>,
+): Promise<Measured[]> {
   for (const [load] of loads) await load(1);
-  const out: Measured[] = loads.map(() => ({ windows: [], requests: 0, seconds: 0, cpuMicros: 0, mainMicros: 0 }));
+  const backends = await pgPids();
+  const out: Measured[] = loads.map(() => ({
+    windows: [],
+    requests: 0,
+    seconds: 0,
+    cpuMicros: 0,
+    mainMicros: 0,
+    pgMicros: 0,
+  }));
   for (let slice = 0; slice < 3; slice++) {
     for (const [i, [load, pid]] of loads.entries()) {
       const cpu = cpuNow(pid);
+      const pgBefore = pgNow(backends);
       const from = monotonicMicros();
       const m = await load(durationS / 3);
       const to = monotonicMicros();
@@ -72,6 +104,7 @@ async function interleavedWindows(loads: ReadonlyArray<readonly [Load, number]>)
       const after = cpuNow(pid);
       o.cpuMicros += after.process - cpu.process;
       o.mainMicros += after.main - cpu.main;
+      o.pgMicros += pgNow(backends) - pgBefore;
       o.requests += m.requests;
       o.seconds += m.rps > 0 ? m.requests / m.rps : 0;
     }
@@ -89,11 +122,14 @@ let measured: Measured[];
 try {
   const seed = await seedService(service.port, CONNECTIONS, `p${Date.now().toString(36)}`);
   const chosen = TOKEN_PATH.find((s) => s.key === scenario);
-  measured = await interleavedWindows([
-    [unaryLoad(bare.port, CONNECTIONS, protocol, ECHO), bare.pid],
-    [unaryLoad(service.port, CONNECTIONS, protocol, ECHO), service.pid],
-    ...(chosen ? [[chosen.load(seed, protocol), service.pid] as const] : []),
-  ]);
+  measured = await interleavedWindows(
+    [
+      [unaryLoad(bare.port, CONNECTIONS, protocol, ECHO), bare.pid],
+      [unaryLoad(service.port, CONNECTIONS, protocol, ECHO), service.pid],
+      ...(chosen ? [[chosen.load(seed, protocol), service.pid] as const] : []),
+    ],
+    () => (db.kind === "postgresql" ? pgBackends(db.url) : Promise.resolve([])),
+  );
   process.stdout.write(`rss of the service ${service.rssMiB().toFixed(0)} MiB\n`);
 } finally {
   await service.stop();
@@ -137,6 +173,10 @@ out.push(
 out.push(
   `| process CPU per call (/proc, all threads) | ${columns.map(([, , m]) => perCall(m, m.cpuMicros).toFixed(0)).join(" | ")} |`,
 );
+if (db.kind === "postgresql")
+  out.push(
+    `| PostgreSQL backends' CPU per call (/proc) | ${columns.map(([, , m]) => perCall(m, m.pgMicros).toFixed(0)).join(" | ")} |`,
+  );
 out.push(`| calls/s under load | ${columns.map(([, , m]) => (m.requests / m.seconds).toFixed(0)).join(" | ")} |`);
 // PROFILE_STAGE=<part of a stage's name>: the top lists of that stage only.
 const stageFilter = process.env.PROFILE_STAGE;

@@ -5,14 +5,14 @@
  *   BENCH_PG=auto|0|1  PostgreSQL rows           BENCH_BCRYPT_ROUNDS=12
  *   BENCH_ONLY=cheap|hash  a subset, for quick iterations
  *   --out FILE         also write the report into FILE, between its bench:start/end markers
+ *                      (repeatable: `--out bench/RESULTS.md --out README.md`)
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { defaultOptions, runBench } from "./harness.js";
 import { renderReport } from "./report.js";
 
 const args = process.argv.slice(2);
-const outIndex = args.indexOf("--out");
-const out = outIndex >= 0 ? args[outIndex + 1] : undefined;
+const outs = args.flatMap((a, i) => (a === "--out" && args[i + 1] ? [args[i + 1] as string] : []));
 
 const startedAt = new Date();
 const t0 = performance.now();
@@ -20,10 +20,12 @@ const run = await runBench(defaultOptions());
 const vars = ["BENCH_DURATION", "BENCH_REPEAT", "BENCH_PG", "BENCH_BCRYPT_ROUNDS", "BENCH_ONLY"].flatMap((k) =>
   process.env[k] ? [`${k}=${process.env[k]}`] : [],
 );
-const command = [...vars, "npm run bench", ...(out ? ["--", "--out", out] : [])].join(" ");
+const command = [...vars, "npm run bench", ...(outs.length ? ["--", ...outs.flatMap((o) => ["--out", o])] : [])].join(
+  " ",
+);
 const report = renderReport(run, command, startedAt, (performance.now() - t0) / 1000);
 process.stdout.write(`${report}\n`);
-if (out) await writeReport(out, report);
+for (const out of outs) await writeReport(out, report);
 
 /** Replaces what lies between the bench markers of `path` (keeping notes around them), or writes the report alone. */
 async function writeReport(path: string, text: string): Promise<void> {

@@ -128,8 +128,11 @@ export const TOKEN_PATH: readonly TokenPathScenario[] = [
 /**
  * Every Refresh is a real rotation (a write and a signature): each connection
  * walks its own token chain. A run ends with calls in flight whose answers
- * are never read; their tokens go back to the pool: if the server did rotate
- * one, asking again within the reuse interval returns the same successor.
+ * are never read. Their chains are settled at once, outside the measured
+ * window: asking again within the reuse interval returns the successor the
+ * server made (or rotates now if it made none). Handing those tokens back
+ * for the next slice instead would let other loads' slices pass in between,
+ * and past the reuse interval a repeat is a reuse: the session is revoked.
  */
 function refreshLoad(seed: Seed): Load {
   const pool = seed.refreshTokens;
@@ -151,8 +154,14 @@ function refreshLoad(seed: Seed): Load {
         if (status === 200) pool.push((JSON.parse(body) as AuthAnswer).tokens.refreshToken);
       },
     });
-    pool.push(...inflight);
+    const unsettled = [...inflight];
     inflight.clear();
+    for (const token of unsettled) {
+      const answer = await connectCall<AuthAnswer>(seed.port, "/auth.v1.AuthService/Refresh", {
+        refreshToken: token,
+      }).catch(() => undefined);
+      if (answer) pool.push(answer.tokens.refreshToken);
+    }
     return m;
   };
 }

@@ -10,8 +10,13 @@ import { sleep } from "./stats.js";
 
 export const ROOT = join(import.meta.dirname, "..");
 export const NODE = join(ROOT, "node_modules", ".bin", "node");
-/** The benchmark's own build of the service, apart from dist/ which others use. */
-const BUILD_DIR = join(ROOT, "node_modules", ".cache", "warden-bench");
+/**
+ * The benchmark's own build of the service, apart from dist/'s own files, and
+ * inside this checkout: node_modules may be shared between checkouts (a
+ * symlink), so a build under it would be overwritten by another checkout's
+ * benchmark. Module resolution still finds ROOT/node_modules from here.
+ */
+const BUILD_DIR = join(ROOT, "dist", "bench-build");
 
 /** What the benchmark runs: the service's bench entry and the bare echo server, both built by tsc. */
 export interface BenchBuild {
