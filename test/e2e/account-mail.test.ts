@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -272,7 +272,14 @@ describe("production without SMTP_URL", () => {
     const db = await createTestDatabase("sqlite");
     const server = await startServer({
       db,
-      env: { NODE_ENV: "production", DATABASE_URL: db.url, JWT_PRIVATE_KEY: key, MAIL_ADDRESS_LIMIT: "1000" },
+      env: {
+        NODE_ENV: "production",
+        DATABASE_URL: db.url,
+        JWT_PRIVATE_KEY: key,
+        // Production refuses to start without the second factor's key.
+        MFA_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
+        MAIL_ADDRESS_LIMIT: "1000",
+      },
     });
     try {
       const warning = server.logs.find((l) => l.level === "warn" && String(l.message).includes("SMTP_URL"));
