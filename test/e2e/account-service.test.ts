@@ -356,6 +356,7 @@ await describeEachDatabase(describe, "AccountService over the network", (kind) =
     it("when known and unknown addresses are asked for many times, then the answers take the same time within a few milliseconds", async () => {
       const known = await Promise.all(Array.from({ length: 12 }, () => signUp()));
       const api = connect();
+      const durations: number[] = [];
       const timed = async (email: string) => {
         // Each call starts with the dispatcher done with the previous one's
         // message: its sending is work after the answer, not part of it.
@@ -368,6 +369,7 @@ await describeEachDatabase(describe, "AccountService over the network", (kind) =
         const r = await api.call("RequestPasswordReset", { email }, { from: freshAddress() });
         const ms = performance.now() - started;
         expect(r.reason).toBe("ok");
+        durations.push(ms);
         return ms;
       };
       // Adjacent calls form a pair, in alternating order, so drift in the
@@ -385,8 +387,17 @@ await describeEachDatabase(describe, "AccountService over the network", (kind) =
           }
         }
       }
-      const median = [...differences].sort((a, b) => a - b)[Math.floor(differences.length / 2)] ?? 0;
-      expect(Math.abs(median), `median known - unknown: ${median.toFixed(2)} ms`).toBeLessThan(5);
+      const medianOf = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+      const median = medianOf(differences);
+      // 5 ms on a quiet machine; on a loaded 2-core CI machine every call
+      // stretches, so the bound grows with the typical call (a fifth of it).
+      // The leak this guards against (mail work before the answer) was
+      // 15 ms against calls of ~20 ms.
+      const bound = Math.max(5, 0.2 * medianOf(durations));
+      expect(
+        Math.abs(median),
+        `median known - unknown: ${median.toFixed(2)} ms (bound ${bound.toFixed(1)})`,
+      ).toBeLessThan(bound);
     });
 
     it("when the link is used, then the password is the new one, every session has ended, and the e-mail is verified", async () => {
