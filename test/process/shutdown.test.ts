@@ -100,13 +100,20 @@ describe("process signals and crashes", () => {
 
   it("when an error escapes every handler, then the process logs it as one JSON line and exits non-zero", async () => {
     // Injected into the service's own node process (not tsx's launcher): an
-    // uncaught exception a moment after start-up.
+    // uncaught exception once the test creates a trigger file, that is after
+    // the service is up however long start-up takes on a loaded machine.
     const injector = join(dir, `crash-${randomUUID()}.mjs`);
+    const trigger = join(dir, `crash-now-${randomUUID()}`);
     await writeFile(
       injector,
-      `if (process.execArgv.some((a) => a.includes("tsx/dist/loader"))) setTimeout(() => { throw new Error("injected crash"); }, 1500);\n`,
+      `import { existsSync } from "node:fs";\n` +
+        `if (process.execArgv.some((a) => a.includes("tsx/dist/loader"))) {\n` +
+        `  const t = setInterval(() => { if (existsSync(${JSON.stringify(trigger)})) { clearInterval(t); throw new Error("injected crash"); } }, 50);\n` +
+        `  t.unref();\n` +
+        `}\n`,
     );
     proc = await spawnServer(env({ NODE_OPTIONS: `--import=${injector}` }));
+    await writeFile(trigger, "");
     const code = await exitWithin(proc, EXIT_BOUND_MS);
     expect(code).not.toBe(0);
     expect(code).not.toBe("still running");
