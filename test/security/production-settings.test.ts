@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,9 @@ import { runToExit, startServer } from "../helpers/server.js";
 
 const pem = () => generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 
+/** Production requires the second factor's encryption key too. */
+const mfaKey = () => `k1:${randomBytes(32).toString("base64")}`;
+
 describe("settings in production", () => {
   let dir: string;
   let db: TestDatabase;
@@ -29,7 +32,12 @@ describe("settings in production", () => {
   });
 
   it("when NODE_ENV=production has RATE_LIMIT_ENABLED=false, then the configuration is refused", () => {
-    const base = { NODE_ENV: "production", DATABASE_URL: "postgresql://h/db", JWT_PRIVATE_KEY: pem() };
+    const base = {
+      NODE_ENV: "production",
+      DATABASE_URL: "postgresql://h/db",
+      JWT_PRIVATE_KEY: pem(),
+      MFA_ENCRYPTION_KEYS: mfaKey(),
+    };
     expect(() => loadConfig({ ...base, RATE_LIMIT_ENABLED: "false" })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, RATE_LIMIT_ENABLED: "false" })).toThrow(/RATE_LIMIT_ENABLED/);
     expect(loadConfig(base).rateLimit.enabled).toBe(true);
@@ -40,7 +48,13 @@ describe("settings in production", () => {
   it("when the private key file is readable by group or others, then production refuses to start and names the file; with 0600 it starts", async () => {
     const keyFile = join(dir, "signing.pem");
     await writeFile(keyFile, pem());
-    const env = { NODE_ENV: "production", DATABASE_URL: db.url, DATA_DIR: dir, JWT_PRIVATE_KEY_FILE: keyFile };
+    const env = {
+      NODE_ENV: "production",
+      DATABASE_URL: db.url,
+      DATA_DIR: dir,
+      JWT_PRIVATE_KEY_FILE: keyFile,
+      MFA_ENCRYPTION_KEYS: mfaKey(),
+    };
     for (const mode of [0o644, 0o640, 0o604]) {
       await chmod(keyFile, mode);
       const run = await runToExit(env);
@@ -54,7 +68,7 @@ describe("settings in production", () => {
   });
 
   it("when production keeps the default CORS origins, issuer and audience, then each is one warning at start; when set, none", async () => {
-    const env = { NODE_ENV: "production", JWT_PRIVATE_KEY: pem() };
+    const env = { NODE_ENV: "production", JWT_PRIVATE_KEY: pem(), MFA_ENCRYPTION_KEYS: mfaKey() };
     const defaults = await startServer({ db, keepDb: true, env });
     await defaults.close();
     const warned = defaults.logs.filter((l) => l.level === "warn" && typeof l.setting === "string");
