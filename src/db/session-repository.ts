@@ -41,11 +41,13 @@ type SessionRow = {
 const TOKEN_COLUMNS = [
   "t.token_hash",
   "t.session_id",
+  "t.created_at as token_created_at",
   "t.expires_at as token_expires_at",
   "t.rotated_at",
   "t.successor",
 ] as const;
 type TokenRow = Row<"refresh_tokens", "token_hash" | "session_id" | "rotated_at" | "successor"> & {
+  token_created_at: Row<"refresh_tokens", "created_at">["created_at"];
   token_expires_at: Row<"refresh_tokens", "expires_at">["expires_at"];
 };
 
@@ -62,6 +64,7 @@ const toToken = (sql: Sql, r: TokenRow, session: Session): Omit<RefreshTokenReco
   tokenHash: r.token_hash,
   sessionId: r.session_id,
   userId: session.userId,
+  createdAt: sql.date(r.token_created_at),
   expiresAt: sql.date(r.token_expires_at),
   rotatedAt: sql.dateOrNull(r.rotated_at),
   successor: r.successor,
@@ -251,30 +254,56 @@ export function createSessionRepository(sql: Sql): SessionRepository & SessionAd
  * The rotation. The conditional update is the gate: of concurrent rotations
  * of one token, exactly one sees a row to change. The new row is written with
  * every column (created_at, the entity's one default, is the rotation's time).
+ * When the rotation says so (`sealsRotatedBefore`), the session's seals past
+ * their window are cleared in the same unit; otherwise that write is skipped.
  */
-const ROTATION = [
-  "at",
-  "successor",
-  "oldTokenHash",
-  "newTokenHash",
-  "sessionId",
-  "newExpiresAt",
-  "sealsRotatedBefore",
-] as const;
+const ROTATION = ["at", "successor", "oldTokenHash", "newTokenHash", "newExpiresAt"] as const;
 
 const rotationValues = (sql: Sql, r: Rotation) => ({
   ...r,
   at: sql.toDb(r.at),
   newExpiresAt: sql.toDb(r.newExpiresAt),
-  sealsRotatedBefore: sql.toDb(r.sealsRotatedBefore),
+  sealsRotatedBefore: r.sealsRotatedBefore === null ? null : sql.toDb(r.sealsRotatedBefore),
 });
 
 /**
  * PostgreSQL: one statement (data-modifying CTEs run together, atomically):
- * one round trip instead of begin, four statements and commit.
+ * one round trip instead of begin, three or four statements and commit.
  */
 function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
-  const rotateInOneStatement = prepare(ROTATION, (v) =>
+  const rotateOnly = prepare(ROTATION, (v) =>
+    sql
+      .db()
+      .with("rotated", (db) =>
+        db
+          .updateTable("refresh_tokens")
+          .set({ rotated_at: v.at, successor: v.successor })
+          .where("token_hash", "=", v.oldTokenHash)
+          .where("rotated_at", "is", null)
+          .returning("session_id"),
+      )
+      // The session's last use, in the same statement and only for the winner.
+      .with("touched", (db) =>
+        db
+          .updateTable("sessions")
+          .set({ last_used_at: v.at })
+          .where("id", "in", db.selectFrom("rotated").select("rotated.session_id")),
+      )
+      .insertInto("refresh_tokens")
+      .columns(["token_hash", "session_id", "created_at", "expires_at"])
+      .expression((db) =>
+        db
+          .selectFrom("rotated")
+          .select((eb) => [
+            eb.val(v.newTokenHash).as("token_hash"),
+            "rotated.session_id",
+            eb.cast(eb.val(v.at), "timestamptz").as("created_at"),
+            eb.cast(eb.val(v.newExpiresAt), "timestamptz").as("expires_at"),
+          ]),
+      ),
+  );
+  // The same, with one more CTE for the seals past their window.
+  const rotateAndClear = prepare([...ROTATION, "sessionId", "sealsRotatedBefore"], (v) =>
     sql
       .db()
       .with("rotated", (db) =>
@@ -315,10 +344,14 @@ function rotationOnPostgres(sql: Sql): (r: Rotation) => Promise<boolean> {
           ]),
       ),
   );
-  return async (r) => (await rotateInOneStatement.run(sql.db(), rotationValues(sql, r))).numAffectedRows === 1n;
+  return async (r) => {
+    const values = rotationValues(sql, r);
+    const statement = values.sealsRotatedBefore === null ? rotateOnly : rotateAndClear;
+    return (await statement.run(sql.db(), values)).numAffectedRows === 1n;
+  };
 }
 
-/** SQLite: the gate, the insert, the seal clearing and the session's last use in one transaction (on its one connection, it is short). */
+/** SQLite: the gate, the insert, the seal clearing (when due) and the session's last use in one transaction (on its one connection, it is short). */
 function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
   const markRotated = prepare(["at", "successor", "oldTokenHash"], (v) =>
     sql
@@ -358,7 +391,7 @@ function rotationOnSqlite(sql: Sql): (r: Rotation) => Promise<boolean> {
       .execute(async (trx) => {
         if ((await markRotated.run(trx, values)).numAffectedRows !== 1n) return false;
         await insertSuccessor.run(trx, values);
-        await clearPastSeals.run(trx, values);
+        if (values.sealsRotatedBefore !== null) await clearPastSeals.run(trx, values);
         await touchSession.run(trx, values);
         return true;
       });

@@ -369,7 +369,9 @@ export function createAuthService(deps: AuthServiceDeps) {
         newExpiresAt: nextExpiresAt,
         successor: graceMs > 0 ? deps.successorSeal.seal(token, sealed) : null,
         at: now,
-        sealsRotatedBefore: new Date(+now - graceMs),
+        // This token was issued when its predecessor was rotated: if that is past the window, the
+        // predecessor's seal (and any older one of the session) can go now. Otherwise the purge takes it.
+        sealsRotatedBefore: +now - +record.createdAt > graceMs ? new Date(+now - graceMs) : null,
       });
       if (!won) {
         // A concurrent call rotated the token first: same rules as a replay.

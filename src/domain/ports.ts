@@ -51,8 +51,12 @@ export interface Rotation {
   /** The new pair sealed for the grace window (see domain/refresh-tokens.ts); null when there is none. */
   readonly successor: string | null;
   readonly at: Date;
-  /** Seals of the session's tokens rotated before this instant are past their window: cleared on the way. */
-  readonly sealsRotatedBefore: Date;
+  /**
+   * Seals of the session's tokens rotated before this instant are past their
+   * window: cleared on the way. Null when none can be (the predecessor was
+   * rotated within the window), which spares a rapid refresher the write.
+   */
+  readonly sealsRotatedBefore: Date | null;
 }
 
 /** What a purge run removes; each kind is bounded by `limit` rows per run. */

@@ -84,6 +84,8 @@ export interface RefreshTokenRecord {
   readonly tokenHash: string;
   readonly sessionId: string;
   readonly userId: string;
+  /** When it was issued: the instant its predecessor was rotated. */
+  readonly createdAt: Date;
   readonly expiresAt: Date;
   /** When it was exchanged for its successor; null while it is current. */
   readonly rotatedAt: Date | null;

@@ -45,10 +45,13 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
     const { user, session, hash, expiresAt, refreshExpiresAt } = await openSession();
     expect(session).toMatchObject({ userId: user.id, expiresAt, revokedAt: null });
     expect(session.id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(await sessions.findRefreshToken(hash)).toEqual({
+    const found = await sessions.findRefreshToken(hash);
+    expect(+(found?.createdAt ?? 0)).toBeGreaterThanOrEqual(+session.createdAt - 1000);
+    expect(found).toEqual({
       tokenHash: hash,
       sessionId: session.id,
       userId: user.id,
+      createdAt: found?.createdAt,
       expiresAt: refreshExpiresAt,
       rotatedAt: null,
       successor: null,
@@ -108,6 +111,7 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
     expect(await sessions.findRefreshToken(next)).toMatchObject({
       sessionId: session.id,
       userId: user.id,
+      createdAt: at,
       expiresAt: newExpiresAt,
       rotatedAt: null,
       successor: null,
@@ -211,6 +215,17 @@ export function sessionRepositoryContract(fixture: () => RepositoryFixture): voi
     expect((await sessions.findRefreshToken(r1.newTokenHash))?.successor).toBe("seal-2");
     expect((await sessions.findRefreshToken(r2.newTokenHash))?.successor).toBe("seal-3");
     expect((await sessions.findRefreshToken(b.hash))?.successor).toBe("seal-b");
+  });
+
+  it("when a rotation asks for no clearing, then the session's older seals stay (the purge takes them)", async () => {
+    const { sessions } = fixture();
+    const { session, hash } = await openSession();
+    const t0 = later(0);
+    const r1 = rotation(session.id, hash, { at: t0, successor: "seal-1" });
+    await sessions.rotate(r1);
+    const r2 = rotation(session.id, r1.newTokenHash, { at: new Date(+t0 + 60_000), sealsRotatedBefore: null });
+    expect(await sessions.rotate(r2)).toBe(true);
+    expect((await sessions.findRefreshToken(hash))?.successor).toBe("seal-1");
   });
 
   it("when a rotation carries no seal, then none is stored", async () => {

@@ -25,6 +25,9 @@ export function userAdministrationContract(fixture: () => RepositoryFixture): vo
     for (let i = 0; i < 5; i++) {
       made.push(await users.create({ email: `${tag}${i}@example.com`, username: `u${tag}${i}`, passwordHash: "x" }));
     }
+    // Users made within one millisecond tie on created_at and sort by id: the
+    // order is (created_at, id), not the order of creation.
+    made.sort((a, b) => +a.createdAt - +b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const byEmail = await users.list({ limit: 10, after: null, prefix: tag });
     expect(byEmail.map((u) => u.id)).toEqual(made.map((u) => u.id));
     expect((await users.list({ limit: 10, after: null, prefix: `u${tag}` })).map((u) => u.id)).toEqual(

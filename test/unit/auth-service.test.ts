@@ -15,7 +15,7 @@ function harness(opts: { reuseInterval?: number } = {}) {
   const sessions = new Map<string, Session>();
   const tokens = new Map<
     string,
-    { sessionId: string; expiresAt: Date; rotatedAt: Date | null; successor: string | null }
+    { sessionId: string; createdAt: Date; expiresAt: Date; rotatedAt: Date | null; successor: string | null }
   >();
   const verified: string[] = [];
   const events: AuthEvent[] = [];
@@ -72,6 +72,7 @@ function harness(opts: { reuseInterval?: number } = {}) {
       sessions.set(session.id, session);
       tokens.set(s.refreshTokenHash, {
         sessionId: session.id,
+        createdAt: now,
         expiresAt: s.refreshExpiresAt,
         rotatedAt: null,
         successor: null,
@@ -88,6 +89,7 @@ function harness(opts: { reuseInterval?: number } = {}) {
         tokenHash: hash,
         sessionId: s.id,
         userId: s.userId,
+        createdAt: t.createdAt,
         expiresAt: t.expiresAt,
         rotatedAt: t.rotatedAt,
         successor: t.successor,
@@ -103,6 +105,7 @@ function harness(opts: { reuseInterval?: number } = {}) {
       tokens.set(r.oldTokenHash, { ...t, rotatedAt: r.at, successor: r.successor });
       tokens.set(r.newTokenHash, {
         sessionId: t.sessionId,
+        createdAt: r.at,
         expiresAt: r.newExpiresAt,
         rotatedAt: null,
         successor: null,
