@@ -11,11 +11,17 @@
  *   protocol  connect (default) | grpc          database  sqlite (default) | postgresql
  *   seconds   per load, in 4 rounds (default 20)
  *   A_NODE_ARGS / B_NODE_ARGS: node flags added after `npm start`'s (e.g. to try a flag on B only)
+ *   A_TRACING / B_TRACING = protobuf | json: that side traces every call (100 % sampling) and
+ *             exports to a local OTLP/HTTP sink in that encoding (e.g. the same build twice,
+ *             B_TRACING=protobuf: the cost of tracing on)
+ *
+ * The bare echo comes from A's build, or B's when A's has none (a commit from before it existed).
  *
  * Prints req/s, the ratio to the bare echo and the service's CPU per call (/proc, all threads).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createDatabase } from "./databases.js";
+import { startOtlpSink, tracingEnv } from "./otlp-sink.js";
 import { ECHO, type Load, type Protocol, seedService, TOKEN_PATH, unaryLoad } from "./scenarios.js";
 import { builtIn, startBareEcho, startService } from "./service.js";
 
@@ -35,15 +41,20 @@ function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
 }
 
-const bare = await startBareEcho(builtIn(dirA).bareEcho);
+const tracing = [process.env.A_TRACING, process.env.B_TRACING];
+const sink = tracing.some(Boolean) ? await startOtlpSink() : undefined;
+const bareBuild = existsSync(builtIn(dirA).bareEcho) ? builtIn(dirA) : builtIn(dirB);
+const bare = await startBareEcho(bareBuild.bareEcho);
 const dbs = [await createDatabase(kind), await createDatabase(kind)];
 const services = [];
 try {
   for (const [i, dir] of [dirA, dirB].entries()) {
+    const encoding = tracing[i];
     services.push(
       await startService(builtIn(dir).service, {
         databaseUrl: dbs[i]?.url ?? "",
         nodeArgs: args(i === 0 ? process.env.A_NODE_ARGS : process.env.B_NODE_ARGS),
+        env: sink && encoding ? tracingEnv(sink, encoding) : undefined,
       }),
     );
   }
@@ -79,8 +90,17 @@ try {
       `${name.padEnd(26)} ${rate(i).toFixed(0).padStart(6)} req/s  ÷ bare ${(rate(i) / rate(0)).toFixed(2)}  CPU/call ${(s.cpu / Math.max(1, s.requests)).toFixed(0)} µs  errors ${s.errors}\n`,
     );
   }
+  for (const [i, s] of services.entries())
+    process.stdout.write(
+      `${i === 0 ? "A" : "B"} resident memory ${s.rssMiB().toFixed(0)} MiB (peak ${s.peakRssMiB().toFixed(0)})\n`,
+    );
+  if (sink) {
+    const { requests, bytes } = sink.received();
+    process.stdout.write(`OTLP sink: ${requests} exports, ${(bytes / 2 ** 20).toFixed(1)} MiB\n`);
+  }
 } finally {
   for (const s of services) await s.stop();
   await bare.stop();
+  await sink?.stop();
   for (const d of dbs) await d.drop();
 }

@@ -13,7 +13,6 @@ import { createDbProbe } from "./db/probe.js";
 import { createDbGuard, guarded } from "./db/resilience.js";
 import { type PurgeJob, startSessionPurge } from "./db/session-purge.js";
 import { createSessionRepository } from "./db/session-repository.js";
-import { createSessionRevoker } from "./db/session-revoker.js";
 import { createSql } from "./db/sql.js";
 import { createUserRepository } from "./db/user-repository.js";
 import { createAccountService } from "./domain/account-service.js";
@@ -203,14 +202,22 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   });
   // The outbox dispatcher sends account mail; closed after the server (calls
   // in flight may still queue mail) and before the database it marks messages in.
-  const mail = createMailSystem({ config, sql, guard: dbGuard, registry: metrics.registry, logger, clock });
+  const mail = createMailSystem({
+    config,
+    sql,
+    guard: dbGuard,
+    registry: metrics.registry,
+    logger,
+    clock,
+    tracing,
+  });
   closers.add("mail dispatcher", () => mail.close());
   // The same login guard as Login: wrong second-factor codes count toward the same per-account limits.
   const mfa = createMfaService({
     factors: guarded(createMfaFactorRepository(sql), dbGuard, "mfa_factors"),
     challenges: guarded(createMfaChallengeRepository(sql), dbGuard, "mfa_challenges"),
     accounts: guarded(createMfaAccounts(sql), dbGuard, "mfa_accounts"),
-    sessions: guarded(createSessionRevoker(sql), dbGuard, "session_revoker"),
+    sessions,
     passwords,
     totp: createTotp({ issuer: config.mfa.issuer }),
     sealer: createSecretSealer(mfaKeys),

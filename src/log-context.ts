@@ -32,3 +32,10 @@ export const withLogFields = <T>(fields: LogFields, fn: () => T): T => storage.r
 
 /** The fields of the call being served, if any. */
 export const currentLogFields = (): LogFields | undefined => storage.getStore();
+
+/**
+ * Runs `fn` outside any call: background work started from inside a call
+ * (a timer set by a handler) would otherwise inherit that call's request id
+ * and span, and its log lines and spans would name a call long answered.
+ */
+export const outsideAnyCall = <T>(fn: () => T): T => storage.exit(fn);

@@ -8,6 +8,7 @@ import type {
   OneTimePurpose,
   OutgoingMail,
 } from "../domain/account-ports.js";
+import { endedCount, openSessionsOf } from "./session-revocation.js";
 import type { Sql, Tables } from "./sql.js";
 import { toUser, USER_COLUMNS } from "./user-repository.js";
 
@@ -152,17 +153,6 @@ export function createAccountRepository(sql: Sql): AccountRepository {
       .where("used_at", "is", null)
       .execute();
 
-  /** An UPDATE of the user's sessions that are open at `at` (not revoked, not expired). */
-  const revokeOpenSessions = (trx: Db, userId: string, at: Date) =>
-    trx
-      .updateTable("sessions")
-      .set({ revoked_at: sql.toDb(at) })
-      .where("user_id", "=", userId)
-      .where("revoked_at", "is", null)
-      .where("expires_at", ">", sql.toDb(at));
-
-  const count = (r: { numUpdatedRows: bigint } | undefined) => Number(r?.numUpdatedRows ?? 0n);
-
   return {
     async findAccount(userId) {
       const row = await db()
@@ -250,8 +240,8 @@ export function createAccountRepository(sql: Sql): AccountRepository {
             .execute();
           // A reset link mailed before the change must not undo it.
           await useAllTokens(trx, change.userId, "reset", change.at);
-          return count(
-            await revokeOpenSessions(trx, change.userId, change.at)
+          return endedCount(
+            await openSessionsOf(trx, sql, change.userId, change.at)
               .where("id", "!=", change.keepSessionId)
               .executeTakeFirst(),
           );
@@ -279,11 +269,15 @@ export function createAccountRepository(sql: Sql): AccountRepository {
     },
 
     async revokeSession(userId, sessionId, at) {
-      return count(await revokeOpenSessions(db(), userId, at).where("id", "=", sessionId).executeTakeFirst()) === 1;
+      return (
+        endedCount(await openSessionsOf(db(), sql, userId, at).where("id", "=", sessionId).executeTakeFirst()) === 1
+      );
     },
 
     async revokeOtherSessions(userId, keepSessionId, at) {
-      return count(await revokeOpenSessions(db(), userId, at).where("id", "!=", keepSessionId).executeTakeFirst());
+      return endedCount(
+        await openSessionsOf(db(), sql, userId, at).where("id", "!=", keepSessionId).executeTakeFirst(),
+      );
     },
 
     async deleteAccount(userId) {

@@ -114,8 +114,8 @@ export function createDbGuard(opts: DbGuardOptions): DbGuard {
  * a connection that never answers (cockatiel's aggressive timeout, which the
  * breaker counts as a TaskCancelledError). Written out rather than cockatiel's
  * timeout policy: no task reads an abort signal, and the policy's
- * AbortController, abort listener and Promise.race cost ~2.3 µs of the ~2.9 µs
- * the guard added to every database call (bench/RESULTS.md).
+ * AbortController, abort listener and Promise.race were most of what the
+ * guard added to every database call (measured in bench/RESULTS.md).
  */
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {

@@ -1,8 +1,9 @@
 import type { SessionAdministration } from "../domain/admin-ports.js";
+import type { SessionRevoker } from "../domain/mfa-ports.js";
 import type { NewSession, PurgeCounts, PurgeCutoffs, Rotation, SessionRepository } from "../domain/ports.js";
 import type { RefreshTokenRecord, Session } from "../domain/types.js";
 import { decodeAmr, encodeAmr } from "./amr-column.js";
-import { revokeOpenSessions } from "./session-revocation.js";
+import { endedCount, openSessionsOf, revokeOpenSessions } from "./session-revocation.js";
 import { prepare, type Row, type Sql } from "./sql.js";
 import { toUser, USER_COLUMNS } from "./user-repository.js";
 
@@ -73,7 +74,7 @@ const toToken = (sql: Sql, r: TokenRow, session: Session): Omit<RefreshTokenReco
   sessionAmr: session.amr,
 });
 
-export function createSessionRepository(sql: Sql): SessionRepository & SessionAdministration {
+export function createSessionRepository(sql: Sql): SessionRepository & SessionAdministration & SessionRevoker {
   const tokenWithSessionAndUser = prepare(["tokenHash"], (v) =>
     sql
       .db()
@@ -247,6 +248,15 @@ export function createSessionRepository(sql: Sql): SessionRepository & SessionAd
     },
 
     revokeOpenForUser: (userId: string, at: Date) => revokeOpenSessions(sql.db(), sql, userId, at),
+
+    // --- SessionRevoker (turning on a second factor signs out the other sessions) ---
+
+    async revokeOthers(userId: string, keepSessionId: string | null, at: Date) {
+      const others = openSessionsOf(sql.db(), sql, userId, at);
+      return endedCount(
+        await (keepSessionId === null ? others : others.where("id", "!=", keepSessionId)).executeTakeFirst(),
+      );
+    },
   };
 }
 

@@ -22,7 +22,7 @@ export const AMR_PASSWORD = "pwd";
 export const AMR_OTP = "otp";
 export const AMR_MULTI_FACTOR = "mfa";
 
-/** What a recovery code adds to the challenge's amr (API.md: `["pwd","mfa"]`). */
+/** What a recovery code adds to the challenge's amr (the wire contract: `["pwd","mfa"]`). */
 export const amrOfMethod = (method: MfaMethod): string => (method === "totp" ? AMR_OTP : AMR_MULTI_FACTOR);
 
 /** The time step (RFC 6238 T) at `at`. */

@@ -113,15 +113,33 @@ export function createMfaService(deps: MfaServiceDeps) {
   const { factors, challenges, accounts, sessions, passwords, totp, sealer, clock, events, policy } = deps;
   const guard = deps.loginGuard;
 
-  /** Sensitive changes need the password again (ASVS 6.2.3-style re-authentication). */
-  async function provePassword(userId: string, raw: string): Promise<MfaAccount> {
+  /**
+   * Sensitive changes need the password again (ASVS 6.2.3-style
+   * re-authentication), checked through Login's guard keyed as Login keys
+   * the e-mail: a stolen access token cannot be used to guess the password
+   * here faster than at Login. Throws INVALID_CREDENTIALS or RATE_LIMITED.
+   */
+  async function provePassword(userId: string, raw: string, meta: RequestMeta): Promise<MfaAccount> {
     const password = raw.normalize("NFKC");
     if (password.length === 0) throw validationError([{ field: "password", description: "is required" }]);
     const account = await accounts.findAccount(userId);
     if (!account) throw notFound("user");
     // An over-long password cannot be the right one; refuse it before bcrypt sees it.
-    const ok = [...password].length <= PASSWORD_MAX_LENGTH && (await passwords.verify(password, account.passwordHash));
-    if (!ok) throw invalidCredentials("wrong password");
+    if ([...password].length > PASSWORD_MAX_LENGTH) throw invalidCredentials("wrong password");
+    await guard?.check(account.email, meta.clientAddress);
+    let ok: boolean;
+    try {
+      ok = await passwords.verify(password, account.passwordHash);
+    } catch (e) {
+      // No verdict (hashing queue full, database down): not held against the account.
+      await guard?.released(account.email).catch(() => undefined);
+      throw e;
+    }
+    if (!ok) {
+      await guard?.failed(account.email, meta.clientAddress);
+      throw invalidCredentials("wrong password");
+    }
+    await guard?.succeeded(account.email);
     return account;
   }
 
@@ -164,8 +182,8 @@ export function createMfaService(deps: MfaServiceDeps) {
      * unconfirmed. Login is unchanged until confirmTotp. FAILED_PRECONDITION
      * while a confirmed factor exists (disable it first).
      */
-    async setupTotp(userId: string, password: string): Promise<TotpEnrolment> {
-      const account = await provePassword(userId, password);
+    async setupTotp(userId: string, password: string, meta: RequestMeta): Promise<TotpEnrolment> {
+      const account = await provePassword(userId, password, meta);
       const existing = await factors.findFactor(userId);
       if (existing?.confirmedAt) throw failedPrecondition("a second factor is already enabled; disable it first");
       const secret = totp.newSecret();
@@ -215,17 +233,17 @@ export function createMfaService(deps: MfaServiceDeps) {
     },
 
     /** Turns the factor off and drops its recovery codes; revokes nothing else. */
-    async disableTotp(userId: string, password: string, meta?: RequestMeta): Promise<void> {
-      await provePassword(userId, password);
+    async disableTotp(userId: string, password: string, meta: RequestMeta): Promise<void> {
+      await provePassword(userId, password, meta);
       const factor = await factors.findFactor(userId);
       if (!factor?.confirmedAt) throw failedPrecondition("no second factor is enabled");
       await factors.removeAll(userId);
-      events.emit({ event: "mfa_disabled", outcome: "success", userId, clientAddress: meta?.clientAddress });
+      events.emit({ event: "mfa_disabled", outcome: "success", userId, clientAddress: meta.clientAddress });
     },
 
     /** Replaces every recovery code with 10 new ones, shown this once. */
-    async regenerateRecoveryCodes(userId: string, password: string, meta?: RequestMeta): Promise<readonly string[]> {
-      await provePassword(userId, password);
+    async regenerateRecoveryCodes(userId: string, password: string, meta: RequestMeta): Promise<readonly string[]> {
+      await provePassword(userId, password, meta);
       const codes = newRecoveryCodes();
       const replaced = await factors.replaceRecoveryCodes(
         userId,
@@ -237,7 +255,7 @@ export function createMfaService(deps: MfaServiceDeps) {
         event: "recovery_codes_regenerated",
         outcome: "success",
         userId,
-        clientAddress: meta?.clientAddress,
+        clientAddress: meta.clientAddress,
       });
       return codes;
     },

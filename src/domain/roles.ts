@@ -3,7 +3,7 @@ import type { FieldViolation } from "./errors.js";
 /** The role AdminService requires. */
 export const ADMIN_ROLE = "admin";
 
-/** API.md: lower-case names, as in `admin`, `billing.read`, `support-team`. */
+/** The wire contract: lower-case names, as in `admin`, `billing.read`, `support-team`. */
 const ROLE_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
 
 /**

@@ -30,7 +30,7 @@ export type Introspection = ({ readonly active: true } & Principal) | { readonly
 
 /**
  * Envoy Check and /forward-auth. `no_token`: 401 `Bearer`; `invalid_token`:
- * 401 `Bearer error="invalid_token"`; `inactive_user`: 403 (API.md).
+ * 401 `Bearer error="invalid_token"`; `inactive_user`: 403 (README, Protecting other services).
  */
 export type Authorization =
   | {

@@ -1,7 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Clock } from "../domain/ports.js";
+import { outsideAnyCall } from "../log-context.js";
 import { describeError, type Logger } from "../logger.js";
+import { withSpan } from "../tracing/spans.js";
+import type { Tracing } from "../tracing/tracing.js";
 import type { ClaimedMail, OutboxRepository } from "./outbox.js";
 import { describeSendError, type MailTransport } from "./transport.js";
 
@@ -25,6 +28,8 @@ export interface MailDispatcherOptions {
   readonly claimTtlMs?: number;
   readonly onSent?: (kind: string) => void;
   readonly onFailed?: (kind: string) => void;
+  /** When set, each send is a `mail.send` CLIENT span (the root of its own trace: no call is waiting on it). */
+  readonly tracing?: Tracing;
 }
 
 export interface MailDispatcher {
@@ -89,10 +94,12 @@ export function createMailDispatcher(opts: MailDispatcherOptions): MailDispatche
     if (timer && timerAt <= at) return;
     if (timer) clearTimeout(timer);
     timerAt = at;
+    // A wake-up asked for by a call (notify) must not run as part of that
+    // call: the pass's log lines and its mail.send spans belong to no request.
     timer = setTimeout(() => {
       timer = null;
       timerAt = Number.POSITIVE_INFINITY;
-      kick();
+      outsideAnyCall(kick);
     }, delayMs);
     // Polling alone never keeps the process alive.
     timer.unref();
@@ -165,7 +172,11 @@ export function createMailDispatcher(opts: MailDispatcherOptions): MailDispatche
         return;
       }
       try {
-        await transport.send(mail);
+        // The span says which message and attempt, never who it is for or what it says.
+        await withSpan(opts.tracing, "mail.send", () => transport.send(mail), {
+          kind: "client",
+          attributes: { "mail.kind": mail.kind, "mail.id": mail.id, "mail.attempt": mail.attempts },
+        });
       } catch (e) {
         const error = describeSendError(e);
         const errorFields = { ...fields, error_code: error.code, smtp_code: error.smtpCode };

@@ -8,6 +8,7 @@ import type { AccountMail, MailSignal } from "../domain/account-ports.js";
 import type { Clock } from "../domain/ports.js";
 import type { Logger } from "../logger.js";
 import { createMailMetrics } from "../metrics/mail-metrics.js";
+import type { Tracing } from "../tracing/tracing.js";
 import { createMailComposer } from "./compose.js";
 import { createMailDispatcher } from "./dispatcher.js";
 import { createFileTransport, createSmtpTransport, type MailTransport } from "./transport.js";
@@ -46,6 +47,7 @@ export function createMailSystem(deps: {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly clock: Clock;
+  readonly tracing?: Tracing;
 }): MailSystem {
   const { config, logger } = deps;
   const outbox = guarded(createOutboxRepository(deps.sql), deps.guard);
@@ -68,6 +70,7 @@ export function createMailSystem(deps: {
         maxAgeMs: config.mail.maxAgeSeconds * 1000,
         onSent: metrics.sent,
         onFailed: metrics.failed,
+        tracing: deps.tracing,
       })
     : null;
   return {

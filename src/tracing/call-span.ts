@@ -58,7 +58,7 @@ export class CallSpan implements TraceScope {
     this.span.setAttribute("http.route", path);
   }
 
-  /** Records why the call failed: an error reason of API.md's table and its gRPC code. The first one wins. */
+  /** Records why the call failed: an error reason of the error table (README, Errors) and its gRPC code. The first one wins. */
   fail(reason: string, code: number): void {
     this.#failure ??= { reason, code };
   }

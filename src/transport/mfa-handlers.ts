@@ -19,7 +19,7 @@ export function createMfaHandlers(auth: AuthService, mfa: MfaService) {
   return {
     setupTotp: async (req, ctx) => {
       const { user } = await caller(ctx);
-      return mfa.setupTotp(user.id, req.password);
+      return mfa.setupTotp(user.id, req.password, ctx.values.get(CALL_CONTEXT));
     },
     confirmTotp: async (req, ctx) => {
       const { user, sessionId } = await caller(ctx);

@@ -5,7 +5,7 @@ import { createWireError, type WireError } from "./errors.js";
  * What the two proxy-facing token checks (Envoy's Check, GET /forward-auth)
  * say for a decision of TokenChecks.authorize, in one place so they cannot
  * drift apart: the identity headers of an allowed request, and the HTTP
- * status, `www-authenticate` challenge and error of a denied one (API.md).
+ * status, `www-authenticate` challenge and error of a denied one (README, Protecting other services).
  */
 
 /** The headers an allowed request is forwarded with. A proxy must replace any the client sent. */

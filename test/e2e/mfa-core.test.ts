@@ -6,7 +6,6 @@ import { createMfaChallengeRepository } from "../../src/db/mfa-challenge-reposit
 import { createMfaFactorRepository } from "../../src/db/mfa-factor-repository.js";
 import { createOrm, migrate, type Orm } from "../../src/db/orm.js";
 import { createSessionRepository } from "../../src/db/session-repository.js";
-import { createSessionRevoker } from "../../src/db/session-revoker.js";
 import { createSql, type Sql } from "../../src/db/sql.js";
 import { createUserRepository } from "../../src/db/user-repository.js";
 import type { LoginGuard } from "../../src/domain/auth-service.js";
@@ -61,7 +60,7 @@ await describeEachDatabase(describe, "second factor (domain service, real storag
       factors: createMfaFactorRepository(sql),
       challenges: createMfaChallengeRepository(sql),
       accounts: createMfaAccounts(sql),
-      sessions: createSessionRevoker(sql),
+      sessions: createSessionRepository(sql),
       passwords,
       totp: createTotp({ issuer: "warden-test" }),
       sealer: createSecretSealer(keys),
@@ -104,7 +103,7 @@ await describeEachDatabase(describe, "second factor (domain service, real storag
   /** Enrols and confirms a factor; the clock then moves to the next step, so a fresh code exists. */
   async function enrolled(service = mfa) {
     const user = await newUser();
-    const { secret } = await service.setupTotp(user.id, PASSWORD);
+    const { secret } = await service.setupTotp(user.id, PASSWORD, META);
     const confirmCode = totpCode(secret, now);
     const { recoveryCodes } = await service.confirmTotp(user.id, confirmCode);
     advance(30);
@@ -123,9 +122,11 @@ await describeEachDatabase(describe, "second factor (domain service, real storag
 
   it("when TOTP is set up, then only the right password starts it, the URI names issuer and e-mail, and login is unchanged until confirmed", async () => {
     const user = await newUser();
-    await expect(mfa.setupTotp(user.id, "wrong password entirely")).rejects.toEqual(reason("INVALID_CREDENTIALS"));
-    await expect(mfa.setupTotp(user.id, "")).rejects.toEqual(reason("VALIDATION_ERROR"));
-    const { secret, otpauthUri } = await mfa.setupTotp(user.id, PASSWORD);
+    await expect(mfa.setupTotp(user.id, "wrong password entirely", META)).rejects.toEqual(
+      reason("INVALID_CREDENTIALS"),
+    );
+    await expect(mfa.setupTotp(user.id, "", META)).rejects.toEqual(reason("VALIDATION_ERROR"));
+    const { secret, otpauthUri } = await mfa.setupTotp(user.id, PASSWORD, META);
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
     const uri = new URL(otpauthUri);
     expect(uri.protocol).toBe("otpauth:");
@@ -135,7 +136,7 @@ await describeEachDatabase(describe, "second factor (domain service, real storag
     expect(await mfa.isEnabled(user.id)).toBe(false);
 
     // A new setup replaces the unconfirmed one: the first secret's code no longer confirms.
-    const second = await mfa.setupTotp(user.id, PASSWORD);
+    const second = await mfa.setupTotp(user.id, PASSWORD, META);
     expect(second.secret).not.toBe(secret);
     await expect(mfa.confirmTotp(user.id, totpCode(secret, now))).rejects.toEqual(reason("INVALID_CREDENTIALS"));
     await expect(mfa.confirmTotp(user.id, "12345")).rejects.toEqual(reason("INVALID_CREDENTIALS"));
@@ -151,19 +152,19 @@ await describeEachDatabase(describe, "second factor (domain service, real storag
     expect(events).toContainEqual(expect.objectContaining({ event: "mfa_enabled", userId: user.id }));
 
     // Enabled: no second enrolment over it, and nothing left to confirm.
-    await expect(mfa.setupTotp(user.id, PASSWORD)).rejects.toEqual(reason("FAILED_PRECONDITION"));
+    await expect(mfa.setupTotp(user.id, PASSWORD, META)).rejects.toEqual(reason("FAILED_PRECONDITION"));
     await expect(mfa.confirmTotp(user.id, totpCode(second.secret, now))).rejects.toEqual(reason("FAILED_PRECONDITION"));
   });
 
   it("when nothing was enrolled, then confirm, disable and regenerate answer FAILED_PRECONDITION", async () => {
     const user = await newUser();
     await expect(mfa.confirmTotp(user.id, "123456")).rejects.toEqual(reason("FAILED_PRECONDITION"));
-    await expect(mfa.disableTotp(user.id, PASSWORD)).rejects.toEqual(reason("FAILED_PRECONDITION"));
-    await expect(mfa.regenerateRecoveryCodes(user.id, PASSWORD)).rejects.toEqual(reason("FAILED_PRECONDITION"));
+    await expect(mfa.disableTotp(user.id, PASSWORD, META)).rejects.toEqual(reason("FAILED_PRECONDITION"));
+    await expect(mfa.regenerateRecoveryCodes(user.id, PASSWORD, META)).rejects.toEqual(reason("FAILED_PRECONDITION"));
     // Pending only is not enabled either.
-    await mfa.setupTotp(user.id, PASSWORD);
-    await expect(mfa.disableTotp(user.id, PASSWORD)).rejects.toEqual(reason("FAILED_PRECONDITION"));
-    await expect(mfa.regenerateRecoveryCodes(user.id, PASSWORD)).rejects.toEqual(reason("FAILED_PRECONDITION"));
+    await mfa.setupTotp(user.id, PASSWORD, META);
+    await expect(mfa.disableTotp(user.id, PASSWORD, META)).rejects.toEqual(reason("FAILED_PRECONDITION"));
+    await expect(mfa.regenerateRecoveryCodes(user.id, PASSWORD, META)).rejects.toEqual(reason("FAILED_PRECONDITION"));
   });
 
   it("when the factor is turned on, then the user's other sessions are revoked and the calling one is kept", async () => {
@@ -179,7 +180,7 @@ await describeEachDatabase(describe, "second factor (domain service, real storag
         userAgent: "",
       });
     const [current, other, third] = [await open(), await open(), await open()];
-    const { secret } = await mfa.setupTotp(user.id, PASSWORD);
+    const { secret } = await mfa.setupTotp(user.id, PASSWORD, META);
     const { revokedSessions } = await mfa.confirmTotp(user.id, totpCode(secret, now), { currentSessionId: current.id });
     expect(revokedSessions).toBe(2);
     expect((await sessions.findSessionWithUser(current.id))?.session.revokedAt).toBeNull();
@@ -246,10 +247,10 @@ await describeEachDatabase(describe, "second factor (domain service, real storag
     const used = (await rows("mfa_recovery_codes", user.id)).filter((r) => r.used_at !== null);
     expect(used).toHaveLength(1);
 
-    await expect(mfa.regenerateRecoveryCodes(user.id, "not the password!")).rejects.toEqual(
+    await expect(mfa.regenerateRecoveryCodes(user.id, "not the password!", META)).rejects.toEqual(
       reason("INVALID_CREDENTIALS"),
     );
-    const fresh = await mfa.regenerateRecoveryCodes(user.id, PASSWORD);
+    const fresh = await mfa.regenerateRecoveryCodes(user.id, PASSWORD, META);
     expect(fresh).toHaveLength(10);
     expect(fresh).not.toContain(second);
     expect(events).toContainEqual(expect.objectContaining({ event: "recovery_codes_regenerated", userId: user.id }));
@@ -323,6 +324,23 @@ await describeEachDatabase(describe, "second factor (domain service, real storag
     );
   });
 
+  it("when wrong passwords are given to SetupTotp, DisableTotp and RegenerateRecoveryCodes, then they count toward the account's login limit, keyed by its e-mail as Login keys it", async () => {
+    const guarded = build(guard);
+    const user = await newUser();
+    await expect(guarded.setupTotp(user.id, "wrong password one", META)).rejects.toEqual(reason("INVALID_CREDENTIALS"));
+    await expect(guarded.disableTotp(user.id, "wrong password two", META)).rejects.toEqual(
+      reason("INVALID_CREDENTIALS"),
+    );
+    await expect(guarded.regenerateRecoveryCodes(user.id, "wrong password three", META)).rejects.toEqual(
+      reason("INVALID_CREDENTIALS"),
+    );
+    // LOGIN_ACCOUNT_MAX_FAILURES=3: the right password is refused now, here and at Login's key.
+    await expect(guarded.setupTotp(user.id, PASSWORD, META)).rejects.toEqual(reason("RATE_LIMITED"));
+    await expect(guard.check(user.email, "198.51.100.1")).rejects.toEqual(reason("RATE_LIMITED"));
+    // Unguarded (rate limits off), the same password works: the refusal was the limit's.
+    expect((await mfa.setupTotp(user.id, PASSWORD, META)).secret.length).toBeGreaterThan(0);
+  });
+
   it("when wrong codes are given, then they count toward the account's login limit; a dead challenge is answered before the limit", async () => {
     const guarded = build(guard);
     const { user, secret } = await enrolled(guarded);
@@ -359,9 +377,9 @@ await describeEachDatabase(describe, "second factor (domain service, real storag
       clientAddress: "",
       userAgent: "",
     });
-    await expect(mfa.disableTotp(user.id, "not the password!")).rejects.toEqual(reason("INVALID_CREDENTIALS"));
+    await expect(mfa.disableTotp(user.id, "not the password!", META)).rejects.toEqual(reason("INVALID_CREDENTIALS"));
     expect(await mfa.isEnabled(user.id)).toBe(true);
-    await mfa.disableTotp(user.id, PASSWORD);
+    await mfa.disableTotp(user.id, PASSWORD, META);
     expect(await mfa.isEnabled(user.id)).toBe(false);
     for (const table of MFA_TABLES) expect(await rows(table, user.id)).toEqual([]);
     await expect(mfa.verifyChallenge(pending.challengeToken, recoveryCodes[0] ?? "", META)).rejects.toEqual(
@@ -372,9 +390,9 @@ await describeEachDatabase(describe, "second factor (domain service, real storag
     );
     expect((await createSessionRepository(sql).findSessionWithUser(session.id))?.session.revokedAt).toBeNull();
     expect(events).toContainEqual(expect.objectContaining({ event: "mfa_disabled", userId: user.id }));
-    await expect(mfa.disableTotp(user.id, PASSWORD)).rejects.toEqual(reason("FAILED_PRECONDITION"));
+    await expect(mfa.disableTotp(user.id, PASSWORD, META)).rejects.toEqual(reason("FAILED_PRECONDITION"));
     // And it can be enrolled again from scratch.
-    const again = await mfa.setupTotp(user.id, PASSWORD);
+    const again = await mfa.setupTotp(user.id, PASSWORD, META);
     expect((await mfa.confirmTotp(user.id, totpCode(again.secret, now))).recoveryCodes).toHaveLength(10);
   });
 

@@ -25,7 +25,7 @@ export type AccountRpc =
   | "RevokeOtherSessions"
   | "DeleteAccount";
 
-/** The REST route of each RPC, as API.md writes it (a path variable in braces). */
+/** The REST route of each RPC, as the wire contract writes it (a path variable in braces). */
 export const REST_ROUTES: Readonly<Record<AccountRpc, { readonly method: string; readonly path: string }>> = {
   ChangePassword: { method: "POST", path: "/account/password" },
   RequestPasswordReset: { method: "POST", path: "/account/password/reset-request" },

@@ -177,7 +177,7 @@ export function grpcAdminApi(port: number): AdminApi {
   };
 }
 
-/** HTTP status of each code, as the REST routes answer (API.md, Errors). */
+/** HTTP status of each code, as the REST routes answer (README, Errors). */
 const HTTP_STATUS: Partial<Record<Code, number>> = {
   [Code.InvalidArgument]: 400,
   [Code.Unauthenticated]: 401,

@@ -7,9 +7,12 @@
  */
 
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AccountService } from "../../gen/auth/v1/account_pb.js";
 import {
   authClient,
   connectTransport,
@@ -19,6 +22,7 @@ import {
   grpcWebTransport,
 } from "../helpers/clients.js";
 import { healthClient } from "../helpers/health.js";
+import { mailFiles, partOfType, tokenIn } from "../helpers/mail.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -354,6 +358,28 @@ describe("tracing with an in-memory exporter", () => {
     // Its log lines still name the caller's trace, for correlation.
     await waitFor("the rpc log line", () => server.logs.some((l) => l.request_id === requestId && l.message === "rpc"));
     expect(server.logs.find((l) => l.request_id === requestId)?.trace_id).toBe(parent.traceId);
+  });
+
+  it("when the outbox sends a password-reset message, then the send is a CLIENT span mail.send of its own trace, naming the message's kind and attempt but not its recipient or link", async () => {
+    const account = createClient(AccountService, connectTransport(server.baseUrl));
+    await account.requestPasswordReset({ email: user.email });
+    await waitFor("the mail.send span", () => spans().some((s) => s.name === "mail.send"));
+    const [send] = spans().filter((s) => s.name === "mail.send");
+    expect(send?.kind).toBe(CLIENT);
+    expect(send?.parentSpanContext).toBeUndefined();
+    expect(send?.status.code).toBe(UNSET);
+    expect(send?.attributes).toMatchObject({ "mail.kind": "password_reset", "mail.attempt": 1 });
+    // The reset link's token was written to the message: it joins the secrets no span may hold.
+    await waitFor("the reset message", async () => (await mailFiles(join(server.dataDir, "mail"))).length > 0);
+    const [message] = await mailFiles(join(server.dataDir, "mail"));
+    const text = message && partOfType(message.mime, "text/plain");
+    const token = tokenIn(text?.body ?? "");
+    expect(token?.length ?? 0).toBeGreaterThan(16);
+    secrets.push(token ?? "");
+    expect(JSON.stringify(send?.attributes)).not.toContain(user.email);
+    // The pass runs outside the call that queued the message: its log line names no request.
+    await waitFor("the mail sent line", () => server.logs.some((l) => l.message === "mail sent"));
+    expect(server.logs.find((l) => l.message === "mail sent")?.request_id).toBeUndefined();
   });
 
   it("when every span of every test is searched, then no name, attribute, event or status holds a password or a token", () => {
