@@ -136,8 +136,8 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
     config.password.hashQueueMax,
   );
   const passwords = createBcryptHasher(config.password.bcryptRounds, hashLimiter, tracing);
-  // Loads its dictionaries on a thread of its own, beside everything else;
-  // not awaited: only the calls that choose a password need it, and an early one simply waits.
+  // Its thread (and ~45 MiB of dictionaries) starts with the first password
+  // to judge and ends when none came for a minute (strength-estimator.ts).
   const estimator = config.password.minScore > 0 ? startStrengthEstimator() : undefined;
   if (estimator) closers.add("password strength estimator", () => estimator.close());
   // Independent start-up work runs side by side: schema, keys, the dummy hash.
@@ -158,8 +158,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
       dataDir: config.dataDir,
       allowGenerate: config.env !== "production",
     }),
-    // Ready before serving: no first Register waits for it, and no CPU
-    // burst of its loading competes with the first calls.
+    // Its code is there: a broken install fails now, not at the first Register.
     estimator?.ready,
   ]);
   // After the migrations, so the -wal and -shm files exist too (later ones inherit the file's mode).

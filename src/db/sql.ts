@@ -1,5 +1,5 @@
 import type { InferKyselyDB, Kysely } from "@mikro-orm/sqlite";
-// Types only: kysely is MikroORM's query builder (`em.getKysely()`), installed with it.
+// Types only: kysely is MikroORM's query builder (`em.getKysely()`), pinned in package.json to the version MikroORM brings.
 import type { CompiledQuery, QueryResult } from "kysely";
 import type { DatabaseConfig } from "../config.js";
 import type {

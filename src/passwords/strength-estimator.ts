@@ -1,3 +1,4 @@
+import { access } from "node:fs/promises";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -12,19 +13,29 @@ export interface StrengthVerdict {
 
 export interface StrengthEstimator {
   /**
-   * Resolves once the dictionaries are loaded; rejects if the thread cannot
-   * start. Estimates asked for earlier simply wait for it.
+   * Resolves once the thread's code is known to be there; rejects if not
+   * (start-up waits for it, so a broken install fails at once rather than at
+   * the first registration).
    */
   readonly ready: Promise<void>;
   /** Estimates at most the first {@link ESTIMATE_MAX_CHARACTERS} code points of `password`. */
   estimate(password: string, userInputs: readonly string[]): Promise<StrengthVerdict>;
+  /** Whether the thread (and its dictionaries) is in memory now. */
+  running(): boolean;
   close(): Promise<void>;
+}
+
+export interface StrengthEstimatorOptions {
+  /** The thread ends after this long without an estimate, and starts again at the next one. */
+  readonly idleMs?: number;
 }
 
 /** The estimator's cost grows faster than linearly with length; past this, a password is strong by length anyway. */
 export const ESTIMATE_MAX_CHARACTERS = 100;
 /** Estimates waiting for the thread; past this the call is refused at once (registrations are rate-limited anyway). */
 const MAX_PENDING = 32;
+/** A replica that signs nobody up for a minute gives the dictionaries' memory back. */
+const DEFAULT_IDLE_MS = 60_000;
 
 interface Reply {
   readonly id: number;
@@ -35,50 +46,89 @@ interface Reply {
 
 type Pending = { resolve(v: StrengthVerdict): void; reject(e: unknown): void };
 
+/** One worker thread with the dictionaries loaded, and the estimates it owes. */
+interface Thread {
+  readonly worker: Worker;
+  readonly ready: Promise<void>;
+  readonly pending: Map<number, Pending>;
+}
+
 /**
  * zxcvbn-ts (common and English dictionaries) in a worker thread of its
- * own. Loading the dictionaries takes ~0.3–0.6 s of CPU and ~25 MB, and one
- * estimate of an adversarial 100-character password up to ~0.2 s: on the
- * event loop that would stall every other call, so it runs beside it, one
- * estimate at a time, with a bounded queue.
+ * own. Loading the dictionaries takes ~0.3–0.6 s of CPU, and one estimate
+ * of an adversarial 100-character password up to ~0.2 s: on the event loop
+ * that would stall every other call, so it runs beside it, one estimate at
+ * a time, with a bounded queue. The thread holds ~45 MiB (its own V8 heap
+ * and the dictionaries), which a replica serving only token checks should
+ * not carry: it starts with the first estimate, ends after `idleMs` without
+ * one, and is started again by the next (that estimate waits for the load). A thread that dies
+ * fails the estimates it owed with SERVICE_UNAVAILABLE; the next estimate
+ * starts a new one.
  */
-export function startStrengthEstimator(): StrengthEstimator {
+export function startStrengthEstimator(opts: StrengthEstimatorOptions = {}): StrengthEstimator {
+  const idleMs = opts.idleMs ?? DEFAULT_IDLE_MS;
   // Compiled, this module is .js and so is the worker; in tests and under
   // tsx both are .ts, which Node (or tsx's loader) runs as they are.
   const url = new URL(`./strength-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-  const worker = new Worker(url);
-  // The thread must never keep the process alive on its own.
-  worker.unref();
-  const pending = new Map<number, Pending>();
+  let thread: Thread | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
   let nextId = 0;
-  let failure: unknown;
+  let closed = false;
 
-  const ready = new Promise<void>((resolve, reject) => {
-    worker.once("message", () => resolve());
-    worker.once("error", reject);
-    worker.once("exit", (code) => reject(new Error(`password strength estimator exited with ${code}`)));
-  });
-  // Later failures reach the callers waiting at the time, not an unhandled rejection.
+  function startThread(): Thread {
+    const worker = new Worker(url);
+    // The thread must never keep the process alive on its own.
+    worker.unref();
+    const pending = new Map<number, Pending>();
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.once("message", () => resolve());
+      worker.once("error", reject);
+      worker.once("exit", (code) => reject(new Error(`password strength estimator exited with ${code}`)));
+    });
+    // Later failures reach the callers waiting at the time, not an unhandled rejection.
+    ready.catch(() => undefined);
+    const t: Thread = { worker, ready, pending };
+    const failAll = (e: unknown) => {
+      if (thread === t) thread = undefined;
+      for (const p of pending.values()) p.reject(unavailable(e));
+      pending.clear();
+    };
+    worker.on("error", failAll);
+    worker.on("exit", (code) => failAll(new Error(`password strength estimator exited with ${code}`)));
+    worker.on("message", (m: Reply | { ready: true }) => {
+      if (!("id" in m)) return;
+      const p = pending.get(m.id);
+      pending.delete(m.id);
+      p?.resolve({ score: m.score, warning: m.warning, suggestions: m.suggestions });
+      if (pending.size === 0) stopWhenIdle(t);
+    });
+    return t;
+  }
+
+  function stopWhenIdle(t: Thread) {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      if (thread !== t || t.pending.size > 0) return;
+      thread = undefined;
+      void t.worker.terminate();
+    }, idleMs);
+    idleTimer.unref();
+  }
+
+  // The thread starts with the first estimate, not here: start-up does not
+  // spend the dictionaries' CPU and memory on a replica that may never need
+  // them. What can be checked now is that its code is there.
+  const ready = access(fileURLToPath(url));
   ready.catch(() => undefined);
-
-  const failAll = (e: unknown) => {
-    failure = e;
-    for (const p of pending.values()) p.reject(unavailable(e));
-    pending.clear();
-  };
-  worker.on("error", failAll);
-  worker.on("exit", (code) => failAll(new Error(`password strength estimator exited with ${code}`)));
-  worker.on("message", (m: Reply | { ready: true }) => {
-    if (!("id" in m)) return;
-    const p = pending.get(m.id);
-    pending.delete(m.id);
-    p?.resolve({ score: m.score, warning: m.warning, suggestions: m.suggestions });
-  });
 
   return {
     ready,
+    running: () => thread !== undefined,
     estimate(password, userInputs) {
-      if (failure !== undefined) return Promise.reject(unavailable(failure));
+      if (closed) return Promise.reject(unavailable(new Error("password strength estimator closed")));
+      clearTimeout(idleTimer);
+      thread ??= startThread();
+      const { worker, pending } = thread;
       if (pending.size >= MAX_PENDING) {
         return Promise.reject(
           new DomainError("RATE_LIMITED", "too many password checks at once; try again later", { retryAfterMs: 1000 }),
@@ -97,7 +147,11 @@ export function startStrengthEstimator(): StrengthEstimator {
       });
     },
     async close() {
-      await worker.terminate();
+      closed = true;
+      clearTimeout(idleTimer);
+      const t = thread;
+      thread = undefined;
+      await t?.worker.terminate();
     },
   };
 }

@@ -6,6 +6,7 @@ import { type StrengthEstimator, startStrengthEstimator } from "../../src/passwo
 import { type AuthClient, authClient, connectTransport } from "../helpers/clients.js";
 import { connectFailure } from "../helpers/errors.js";
 import { startServer, type TestServer, uniqueUser } from "../helpers/server.js";
+import { waitFor } from "../helpers/wait.js";
 
 /** Item 5 of issue 10: passwords are judged by zxcvbn-ts, not by an exact-match list. */
 
@@ -13,9 +14,12 @@ describe("the password policy with the zxcvbn-ts estimator", () => {
   let estimator: StrengthEstimator;
   let loadMs = 0;
   beforeAll(async () => {
-    const started = performance.now();
     estimator = startStrengthEstimator();
     await estimator.ready;
+    // Nothing is loaded until the first estimate, which waits for the dictionaries.
+    expect(estimator.running()).toBe(false);
+    const started = performance.now();
+    await estimator.estimate("warm-up only", []);
     loadMs = performance.now() - started;
     console.info(`zxcvbn-ts dictionaries loaded on their thread in ${loadMs.toFixed(0)} ms`);
   });
@@ -30,7 +34,7 @@ describe("the password policy with the zxcvbn-ts estimator", () => {
     return out.map((v) => `${v.field}: ${v.description}`);
   };
 
-  it("when the dictionaries load, then it takes well under the start-up budget", () => {
+  it("when the first estimate loads the dictionaries, then it is answered well within a call's budget", () => {
     // Generous: measured 300–700 ms on the shared 2-core machine, off the event loop.
     expect(loadMs).toBeLessThan(5_000);
   });
@@ -87,6 +91,34 @@ describe("the password policy with the zxcvbn-ts estimator", () => {
     clearInterval(ticker);
     // The estimates together take seconds of CPU; ticks keep coming regardless.
     expect(worstTick).toBeLessThan(1_000);
+  });
+});
+
+describe("the estimator's thread when nobody asks", () => {
+  let estimator: StrengthEstimator | undefined;
+  afterAll(() => estimator?.close());
+
+  it("when no estimate was asked for the idle time, then the thread (and its dictionaries' memory) is gone, and the next estimate starts it again and is answered", async () => {
+    estimator = startStrengthEstimator({ idleMs: 300 });
+    await estimator.ready;
+    expect(estimator.running()).toBe(false);
+    await estimator.estimate("started by this estimate", []);
+    expect(estimator.running()).toBe(true);
+    await waitFor("the idle thread to end", () => estimator?.running() === false);
+    const verdict = await estimator.estimate("password123456", []);
+    expect(verdict.score).toBeLessThan(3);
+    expect(estimator.running()).toBe(true);
+    // Estimates keep it alive; once they stop it ends again.
+    await waitFor("the thread to end again", () => estimator?.running() === false);
+    expect((await estimator.estimate("correct horse battery staple 0xA7", [])).score).toBeGreaterThanOrEqual(3);
+  });
+
+  it("when the estimator is closed, then an estimate is refused as SERVICE_UNAVAILABLE, never hangs", async () => {
+    const closing = startStrengthEstimator();
+    await closing.estimate("a thread is running now", []);
+    await closing.close();
+    expect(closing.running()).toBe(false);
+    await expect(closing.estimate("anything at all here", [])).rejects.toMatchObject({ reason: "SERVICE_UNAVAILABLE" });
   });
 });
 
