@@ -3,11 +3,13 @@ import { dirname } from "node:path";
 import type { MikroORM } from "@mikro-orm/core";
 import { Migrator } from "@mikro-orm/migrations";
 import type { AbstractSqlDriver, SqlEntityManager } from "@mikro-orm/sqlite";
+import type pg from "pg";
 import type { DatabaseConfig } from "../config.js";
 import { evictHungConnections } from "../patches/pg-hung-connections.js";
 import { cachePreparedStatements } from "../patches/sqlite-statement-cache.js";
 import { entities } from "./entities.js";
 import { postgresqlMigrations, sqliteMigrations } from "./migrations/index.js";
+import { nameHotStatements } from "./pg-named-statements.js";
 
 /** Either dialect, seen through the SQL driver interface both share. */
 export type Orm = MikroORM<AbstractSqlDriver, SqlEntityManager<AbstractSqlDriver>>;
@@ -65,10 +67,13 @@ export async function createOrm(db: DatabaseConfig, opts: OrmOptions = {}): Prom
             // Client side: catches a server that accepts but never answers; a bit
             // later than statement_timeout so a merely slow query is cancelled by the server.
             query_timeout: opts.statementTimeoutMs + 1000,
-            onPoolCreated: evictHungConnections,
+            onPoolCreated: (pool: pg.Pool) => {
+              evictHungConnections(pool);
+              nameHotStatements(pool);
+            },
           },
         }
-      : {}),
+      : { driverOptions: { onPoolCreated: nameHotStatements } }),
     migrations: { migrationsList: postgresqlMigrations, snapshot: false, silent: true },
   });
   return orm as unknown as Orm;

@@ -13,6 +13,7 @@ import type {
   UserSchema,
 } from "./entities.js";
 import type { Orm } from "./orm.js";
+import { registerHotStatement } from "./pg-named-statements.js";
 
 /**
  * A date as the driver stores and returns it: epoch milliseconds on SQLite, a
@@ -109,7 +110,9 @@ export interface Prepared<K extends string, R> {
  * Builds a query once, with a marker for each named value, compiles it, and
  * remembers which bound parameter is which marker. The hot paths use this:
  * building and compiling a kysely query costs more CPU than running it on
- * SQLite. Values that are not markers (constants) stay as compiled.
+ * SQLite. Values that are not markers (constants) stay as compiled. On
+ * PostgreSQL the text also becomes a named prepared statement
+ * (pg-named-statements.ts); on SQLite the driver's statement cache does that.
  */
 export function prepare<K extends string, R>(
   names: readonly K[],
@@ -119,6 +122,7 @@ export function prepare<K extends string, R>(
   const markers = Object.fromEntries(names.map((n) => [n, `\u0000${n}`])) as { readonly [N in K]: string };
   const compiled = build(markers);
   const query = compiled.compile();
+  registerHotStatement(query.sql);
   const slots = query.parameters.map((p) => names.find((n) => markers[n] === p));
   for (const n of names) {
     if (!slots.includes(n)) throw new Error(`prepared query does not use the value "${n}"`);

@@ -1,6 +1,8 @@
 import { BlockList, isIP } from "node:net";
 import { canonicalAddress } from "../net/ip-address.js";
 
+const PEER_CACHE_MAX = 4096;
+
 /**
  * Finds the client's address. Only when the peer is one of the configured
  * trusted proxies is `x-forwarded-for` believed, and then only up to the
@@ -11,9 +13,22 @@ export function createClientAddressResolver(trustedProxies: readonly string[]) {
   const isTrusted = trustedPeerCheck(trustedProxies);
   // One spelling per address: IPv4-mapped IPv6 as IPv4, RFC 5952 IPv6, no zone id.
   const clean = canonicalAddress;
+  // Every call asks about a peer it has usually seen before (keep-alive
+  // connections, a few proxies), and canonicalising builds a SocketAddress:
+  // remembered, in a map that is emptied when full, so no peer can grow it.
+  const peers = new Map<string, string>();
+  const cleanPeer = (peer: string): string => {
+    let address = peers.get(peer);
+    if (address === undefined) {
+      if (peers.size >= PEER_CACHE_MAX) peers.clear();
+      address = clean(peer);
+      peers.set(peer, address);
+    }
+    return address;
+  };
 
   return (peer: string | undefined, forwardedFor: string | string[] | undefined): string => {
-    let address = clean(peer ?? "unknown");
+    let address = cleanPeer(peer ?? "unknown");
     if (trustedProxies.length === 0 || !isTrusted(address) || !forwardedFor) return address;
     const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor)
       .split(",")
