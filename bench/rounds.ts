@@ -29,6 +29,7 @@ export interface ScenarioSettings {
 
 const uniqueTag = () => `b${randomBytes(4).toString("hex")}`;
 const SLICES = 3;
+const WARM_UP_S = 0.5;
 
 /**
  * Runs the loads in turn, in `slices` rounds of durationS/slices each
@@ -37,6 +38,11 @@ const SLICES = 3;
  * comparable even when the absolute numbers move.
  */
 async function interleaved(loads: readonly Load[], durationS: number, slices: number): Promise<Measurement[]> {
+  // Unmeasured first: a fresh service process compiles its hot path during
+  // its first calls, while the bare echo (one process for the whole run) is
+  // warm after the first repetition; without this, the first slice of every
+  // service load carries the JIT's work.
+  for (const load of loads) await load(WARM_UP_S);
   const parts: Measurement[][] = loads.map(() => []);
   const n = Math.max(1, Math.min(slices, Math.floor(durationS)));
   for (let i = 0; i < n; i++) {
