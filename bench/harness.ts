@@ -36,7 +36,7 @@ export interface BenchRun {
 }
 
 export const defaultOptions = (env: NodeJS.ProcessEnv = process.env): BenchOptions => ({
-  durationS: Number(env.BENCH_DURATION ?? 4),
+  durationS: Number(env.BENCH_DURATION ?? 3.5),
   repeat: Number(env.BENCH_REPEAT ?? 3),
   rounds: Number(env.BENCH_BCRYPT_ROUNDS ?? 12),
   connections: Number(env.BENCH_CONNECTIONS ?? 10),

@@ -109,7 +109,7 @@ export async function hashRows(port: number, s: ScenarioSettings): Promise<RowSa
   const rows: RowSample[] = [];
   const AUTH = "/auth.v1.AuthService";
 
-  rows.push({ id: "health-idle", measurement: await probeHealth(port, kind, Math.min(2, s.durationS), 10) });
+  rows.push({ id: "health-idle", measurement: await probeHealth(port, kind, Math.min(1, s.durationS), 10) });
 
   const compareCeiling = await bcryptCeiling("compare", s.rounds, s.durationS * 1000);
   const loginLoad = () =>

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs the benchmark suite and prints the table.
  *
- *   BENCH_DURATION=4   seconds per scenario      BENCH_REPEAT=3   repetitions (median reported)
+ *   BENCH_DURATION=3.5 seconds per scenario      BENCH_REPEAT=3   repetitions (median reported)
  *   BENCH_PG=auto|0|1  PostgreSQL rows           BENCH_BCRYPT_ROUNDS=12
  *   BENCH_ONLY=cheap|hash  a subset, for quick iterations
  *   --out FILE         also write the report into FILE, between its bench:start/end markers
