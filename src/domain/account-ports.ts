@@ -141,9 +141,12 @@ export interface AccountRepository {
   deleteAccount(userId: string): Promise<boolean>;
 }
 
-/** The per-address limit of calls that send mail; throws RATE_LIMITED. */
+/** The per-address limits of the calls around mailed links; each throws RATE_LIMITED. */
 export interface MailRequestLimiter {
+  /** Calls that send mail (RequestPasswordReset, SendVerificationEmail). */
   checkAddress(clientAddress: string): Promise<void>;
+  /** Calls that redeem a mailed link's token (ResetPassword, VerifyEmail), counted apart. */
+  checkRedemption(clientAddress: string): Promise<void>;
 }
 
 /** Tells the mail side that the outbox changed. */

@@ -260,6 +260,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       const token = requiredToken(input.token, violations);
       const next = normalizePassword(input.newPassword);
       throwIfAny(violations);
+      await deps.mailLimiter?.checkRedemption(meta.clientAddress);
       let record: OneTimeTokenRecord;
       try {
         record = await usableToken(token, "reset", clock.now());
@@ -307,6 +308,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       const violations: FieldViolation[] = [];
       const token = requiredToken(input.token, violations);
       throwIfAny(violations);
+      await deps.mailLimiter?.checkRedemption(meta.clientAddress);
       let record: OneTimeTokenRecord;
       try {
         record = await usableToken(token, "verify", clock.now());

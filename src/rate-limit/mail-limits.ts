@@ -5,28 +5,29 @@ import { consume, rateLimited } from "./abuse-guard.js";
 import type { LimiterStore } from "./stores.js";
 
 /**
- * The per-address limit of calls that send mail (RequestPasswordReset,
- * SendVerificationEmail): MAIL_ADDRESS_LIMIT per MAIL_ADDRESS_WINDOW_SECONDS,
- * in the same store as the login limits. The per-account limit is not here:
- * it must stay silent, so the repository applies it inside the write.
+ * The per-address limits of the calls around mailed links, in the same store
+ * as the login limits (so they hold across replicas): MAIL_ADDRESS_LIMIT per
+ * MAIL_ADDRESS_WINDOW_SECONDS for the calls that send mail
+ * (RequestPasswordReset, SendVerificationEmail), and as many again, counted
+ * apart, for the calls that redeem a link's token (ResetPassword,
+ * VerifyEmail): a token cannot be guessed (256 bits), but no address gets
+ * to try. The per-account limit of mail is not here: it must stay silent,
+ * so the repository applies it inside the write.
  */
 export function createMailRequestLimiter(
   mail: Config["mail"],
   store: LimiterStore,
   events: AuthEvents,
 ): MailRequestLimiter {
-  const perAddress = store.make({
-    prefix: "mail_address",
-    points: mail.addressLimit,
-    duration: mail.addressWindowSeconds,
-  });
-  return {
-    async checkAddress(clientAddress) {
+  const limit = (prefix: string) => {
+    const perAddress = store.make({ prefix, points: mail.addressLimit, duration: mail.addressWindowSeconds });
+    return async (clientAddress: string) => {
       const res = await consume(perAddress, clientAddress);
       if (res.consumedPoints <= perAddress.points) return;
       if (res.consumedPoints === perAddress.points + 1)
-        events.emit({ event: "rate_limited", outcome: "blocked", reason: "mail_address" });
+        events.emit({ event: "rate_limited", outcome: "blocked", reason: prefix });
       throw rateLimited(res.msBeforeNext);
-    },
+    };
   };
+  return { checkAddress: limit("mail_address"), checkRedemption: limit("mail_token_address") };
 }

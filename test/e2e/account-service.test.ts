@@ -45,7 +45,7 @@ await describeEachDatabase(describe, "AccountService over the network", (kind) =
   });
   afterAll(() => server?.close());
 
-  const connect = () => accountCaller("connect", server);
+  const connect = () => accountCaller("connect", server, { from: freshAddress });
   const headers = (o: CallOptions = {}) => ({
     headers: {
       "x-forwarded-for": o.from ?? freshAddress(),
@@ -91,7 +91,7 @@ await describeEachDatabase(describe, "AccountService over the network", (kind) =
   describe.each(PROTOCOLS)("every RPC over %s", (protocol) => {
     let api: ReturnType<typeof accountCaller>;
     beforeAll(() => {
-      api = accountCaller(protocol, server);
+      api = accountCaller(protocol, server, { from: freshAddress });
     });
     afterAll(() => api?.close());
 
@@ -524,6 +524,31 @@ await describeEachDatabase(describe, "AccountService over the network", (kind) =
       expect(
         (await connect().call("RequestPasswordReset", { email: "y@example.com" }, { from: freshAddress() })).reason,
       ).toBe("ok");
+    });
+    it("when one client address redeems past MAIL_ADDRESS_LIMIT (ResetPassword and VerifyEmail, counted apart from mail), then RATE_LIMITED before any token is looked at; other addresses go on", async () => {
+      const from = "192.0.2.78";
+      const guess = () => "A".repeat(43);
+      for (let i = 0; i < 3; i++) {
+        const call = i % 2 === 0 ? "ResetPassword" : "VerifyEmail";
+        const body =
+          i % 2 === 0 ? { token: guess(), newPassword: "an unguessable new passphrase 42" } : { token: guess() };
+        expect((await connect().call(call, body, { from })).reason).toBe("INVALID_TOKEN");
+      }
+      for (const protocol of PROTOCOLS) {
+        const refused = await accountCaller(protocol, server).call("VerifyEmail", { token: guess() }, { from });
+        expect(refused.reason, protocol).toBe("RATE_LIMITED");
+        expect(refused.retryMs ?? 1000, protocol).toBeGreaterThan(0);
+      }
+      // A real link from the same address is refused too (the limit is the address's), and works elsewhere.
+      const user = await signUp();
+      await connect().call("SendVerificationEmail", {}, { token: user.tokens.accessToken, from: freshAddress() });
+      const link = await nthToken(user.email, 1);
+      expect((await connect().call("VerifyEmail", { token: link }, { from })).reason).toBe("RATE_LIMITED");
+      expect((await connect().call("VerifyEmail", { token: link }, { from: freshAddress() })).reason).toBe("ok");
+      // The mail-sending calls keep their own count at this address.
+      expect((await connect().call("RequestPasswordReset", { email: `z-${from}@example.com` }, { from })).reason).toBe(
+        "ok",
+      );
     });
   });
 

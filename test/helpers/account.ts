@@ -72,15 +72,24 @@ export interface CallOptions {
  * from the .proto files, or fetch on the REST routes (snake_case bodies, as
  * the original HTTP API spoke).
  */
-export function accountCaller(protocol: Protocol, server: { baseUrl: string; port: number }) {
+export function accountCaller(
+  protocol: Protocol,
+  server: { baseUrl: string; port: number },
+  defaults: { readonly from?: () => string } = {},
+) {
   const connect = accountClient(server.baseUrl);
   let grpcClient: grpc.Client | undefined;
 
-  const headersOf = (o: CallOptions): Record<string, string> => ({
-    ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
-    ...(o.from ? { "x-forwarded-for": o.from } : {}),
-    ...(o.userAgent !== undefined ? { "user-agent": o.userAgent } : {}),
-  });
+  const headersOf = (o: CallOptions): Record<string, string> => {
+    // A call without `from` comes from `defaults.from()` if given (each call its own address, so
+    // one suite's calls do not add up against the per-address limits), else from 127.0.0.1.
+    const from = o.from ?? defaults.from?.();
+    return {
+      ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+      ...(from ? { "x-forwarded-for": from } : {}),
+      ...(o.userAgent !== undefined ? { "user-agent": o.userAgent } : {}),
+    };
+  };
 
   async function viaConnect(rpc: AccountRpc, request: Record<string, unknown>, o: CallOptions): Promise<CallResult> {
     const method = AccountService.method[lowerFirst(rpc) as keyof typeof AccountService.method];
