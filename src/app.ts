@@ -128,6 +128,7 @@ async function wire(config: Config, opts: AppOptions, logger: Logger, closers: C
   const orm = await createOrm(config.database, {
     poolSize: config.resilience.dbPoolSize,
     statementTimeoutMs: config.resilience.dbTimeoutMs,
+    namedStatements: config.resilience.dbPreparedStatements,
   });
   closers.add("database", () => orm.close(true));
   const hashLimiter = createHashLimiter(

@@ -100,6 +100,7 @@ const envSchema = z.object({
 
   DB_TIMEOUT_MS: int(50, 60_000).default(2000),
   DB_POOL_SIZE: int(1, 100).default(10),
+  DB_PREPARED_STATEMENTS: bool.default(true),
   BREAKER_THRESHOLD: int(1, 1000).default(5),
   BREAKER_HALF_OPEN_AFTER_MS: int(100, 600_000).default(5000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
@@ -260,6 +261,8 @@ export interface Config {
   readonly resilience: {
     readonly dbTimeoutMs: number;
     readonly dbPoolSize: number;
+    /** PostgreSQL: the hot queries as named prepared statements (off behind a pooler that cannot keep them). */
+    readonly dbPreparedStatements: boolean;
     readonly breakerThreshold: number;
     readonly breakerHalfOpenAfterMs: number;
     readonly shutdownTimeoutMs: number;
@@ -439,6 +442,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     resilience: {
       dbTimeoutMs: e.DB_TIMEOUT_MS,
       dbPoolSize: e.DB_POOL_SIZE,
+      dbPreparedStatements: e.DB_PREPARED_STATEMENTS,
       breakerThreshold: e.BREAKER_THRESHOLD,
       breakerHalfOpenAfterMs: e.BREAKER_HALF_OPEN_AFTER_MS,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

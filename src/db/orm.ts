@@ -18,6 +18,12 @@ export interface OrmOptions {
   readonly poolSize?: number;
   /** Per-query timeout enforced by the driver where it has one (PostgreSQL). */
   readonly statementTimeoutMs?: number;
+  /**
+   * PostgreSQL: run the hot queries as named prepared statements (default).
+   * Off behind a pooler in transaction mode that cannot keep a connection's
+   * statements (PgBouncer before 1.21, or without max_prepared_statements).
+   */
+  readonly namedStatements?: boolean;
 }
 
 /**
@@ -55,6 +61,7 @@ export async function createOrm(db: DatabaseConfig, opts: OrmOptions = {}): Prom
     return orm as unknown as Orm;
   }
   const { MikroORM: PostgresORM } = await import("@mikro-orm/postgresql");
+  const named = opts.namedStatements ?? true;
   const orm = await PostgresORM.init({
     ...common,
     clientUrl: db.url,
@@ -69,11 +76,11 @@ export async function createOrm(db: DatabaseConfig, opts: OrmOptions = {}): Prom
             query_timeout: opts.statementTimeoutMs + 1000,
             onPoolCreated: (pool: pg.Pool) => {
               evictHungConnections(pool);
-              nameHotStatements(pool);
+              if (named) nameHotStatements(pool);
             },
           },
         }
-      : { driverOptions: { onPoolCreated: nameHotStatements } }),
+      : { driverOptions: { onPoolCreated: (pool: pg.Pool) => (named ? nameHotStatements(pool) : undefined) } }),
     migrations: { migrationsList: postgresqlMigrations, snapshot: false, silent: true },
   });
   return orm as unknown as Orm;

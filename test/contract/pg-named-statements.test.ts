@@ -61,4 +61,24 @@ describe("hot statements on PostgreSQL", () => {
     // Unregistered queries (this one, the inserts above) stay unnamed.
     expect((await prepared()).length).toBe(ours.length);
   });
+
+  it("when DB_PREPARED_STATEMENTS is off (a pooler in transaction mode), then the same lookup prepares nothing by name", async () => {
+    const plainDb = await createTestDatabase("postgresql", { prefix: "warden_unnamed" });
+    const plainOrm = await createOrm(
+      { kind: "postgresql", url: plainDb.url },
+      { statementTimeoutMs: 5000, poolSize: 1, namedStatements: false },
+    );
+    try {
+      await migrate(plainOrm);
+      const plain = createSql(plainOrm, "postgresql");
+      const sessions = createSessionRepository(plain);
+      expect(await sessions.findRefreshToken(tokenHash())).toBeNull();
+      expect(await sessions.findRefreshToken(tokenHash())).toBeNull();
+      const rows = await raw<{ name: string }>`select name from pg_prepared_statements`.execute(plain.db());
+      expect(rows.rows).toEqual([]);
+    } finally {
+      await plainOrm.close(true);
+      await plainDb.drop();
+    }
+  });
 });
