@@ -82,23 +82,8 @@ export function createAbuseGuard(rl: Config["rateLimit"], store: LimiterStore, e
     duration: rl.registerGlobalWindowSeconds,
   });
 
-  /**
-   * Counts one attempt from this client (an IPv4 address or an IPv6 /64, see
-   * clientKey); refuses once the window's allowance is spent.
-   */
-  async function spend(
-    limiter: typeof loginAddress,
-    scope: string,
-    clientAddress: string,
-    key = clientKey(clientAddress),
-  ): Promise<void> {
-    const res = await consume(limiter, key);
-    if (res.consumedPoints <= limiter.points) return;
-    // Report the block once, when it starts, not for every refused attempt.
-    if (res.consumedPoints === limiter.points + 1)
-      events.emit({ event: "rate_limited", outcome: "blocked", reason: scope, clientAddress });
-    throw rateLimited(res.msBeforeNext);
-  }
+  const spend = (limiter: AddressLimiter, scope: string, clientAddress: string, key?: string) =>
+    spendAllowance(limiter, scope, clientAddress, events, key);
 
   return {
     // Each attempt is counted when it starts, not when its password turns out
@@ -150,6 +135,30 @@ export function createAbuseGuard(rl: Config["rateLimit"], store: LimiterStore, e
       await spend(registerGlobal, "register_global", clientAddress, "all");
     },
   };
+}
+
+/** A counter with an allowance per window, as LimiterStore.make() returns it. */
+type AddressLimiter = { readonly points: number; consume(key: string): Promise<RateLimiterRes> };
+
+/**
+ * Counts one attempt from this client (an IPv4 address or an IPv6 /64, see
+ * clientKey, unless `key` names another counter, such as everyone's);
+ * refuses with RATE_LIMITED once the window's allowance is spent, and
+ * reports the block once, when it starts. Every per-address limit uses it:
+ * Login, Register and the mail calls alike.
+ */
+export async function spendAllowance(
+  limiter: AddressLimiter,
+  scope: string,
+  clientAddress: string,
+  events: AuthEvents,
+  key = clientKey(clientAddress),
+): Promise<void> {
+  const res = await consume(limiter, key);
+  if (res.consumedPoints <= limiter.points) return;
+  if (res.consumedPoints === limiter.points + 1)
+    events.emit({ event: "rate_limited", outcome: "blocked", reason: scope, clientAddress });
+  throw rateLimited(res.msBeforeNext);
 }
 
 /** consume() rejects with the counter's state once over the limit; that state is an answer, not an error. */

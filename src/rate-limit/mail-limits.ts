@@ -1,7 +1,7 @@
 import type { Config } from "../config.js";
 import type { MailRequestLimiter } from "../domain/account-ports.js";
 import type { AuthEvents } from "../domain/events.js";
-import { consume, rateLimited } from "./abuse-guard.js";
+import { spendAllowance } from "./abuse-guard.js";
 import type { LimiterStore } from "./stores.js";
 
 /**
@@ -11,7 +11,8 @@ import type { LimiterStore } from "./stores.js";
  * (RequestPasswordReset, SendVerificationEmail), and as many again, counted
  * apart, for the calls that redeem a link's token (ResetPassword,
  * VerifyEmail): a token cannot be guessed (256 bits), but no address gets
- * to try. The per-account limit of mail is not here: it must stay silent,
+ * to try. Counted per IPv4 address or IPv6 /64, as Login's limits are.
+ * The per-account limit of mail is not here: it must stay silent,
  * so the repository applies it inside the write.
  */
 export function createMailRequestLimiter(
@@ -19,15 +20,9 @@ export function createMailRequestLimiter(
   store: LimiterStore,
   events: AuthEvents,
 ): MailRequestLimiter {
-  const limit = (prefix: string) => {
-    const perAddress = store.make({ prefix, points: mail.addressLimit, duration: mail.addressWindowSeconds });
-    return async (clientAddress: string) => {
-      const res = await consume(perAddress, clientAddress);
-      if (res.consumedPoints <= perAddress.points) return;
-      if (res.consumedPoints === perAddress.points + 1)
-        events.emit({ event: "rate_limited", outcome: "blocked", reason: prefix });
-      throw rateLimited(res.msBeforeNext);
-    };
+  const limit = (scope: string) => {
+    const perAddress = store.make({ prefix: scope, points: mail.addressLimit, duration: mail.addressWindowSeconds });
+    return (clientAddress: string) => spendAllowance(perAddress, scope, clientAddress, events);
   };
   return { checkAddress: limit("mail_address"), checkRedemption: limit("mail_token_address") };
 }

@@ -525,6 +525,28 @@ await describeEachDatabase(describe, "AccountService over the network", (kind) =
         (await connect().call("RequestPasswordReset", { email: "y@example.com" }, { from: freshAddress() })).reason,
       ).toBe("ok");
     });
+    it("when the addresses of one IPv6 /64 ask past MAIL_ADDRESS_LIMIT, then they share one allowance (as Login's limits do); the next /64 goes on", async () => {
+      const net = "2001:db8:77:1";
+      for (let i = 1; i <= 3; i++) {
+        const from = `${net}::${i}`;
+        expect((await connect().call("RequestPasswordReset", { email: `v6-${i}@example.com` }, { from })).reason).toBe(
+          "ok",
+        );
+        expect((await connect().call("VerifyEmail", { token: "B".repeat(43) }, { from })).reason).toBe("INVALID_TOKEN");
+      }
+      const sameNet = `${net}:ffff:ffff:ffff:ffff`;
+      expect(
+        (await connect().call("RequestPasswordReset", { email: "v6-4@example.com" }, { from: sameNet })).reason,
+      ).toBe("RATE_LIMITED");
+      expect((await connect().call("VerifyEmail", { token: "B".repeat(43) }, { from: sameNet })).reason).toBe(
+        "RATE_LIMITED",
+      );
+      const nextNet = "2001:db8:77:2::1";
+      expect(
+        (await connect().call("RequestPasswordReset", { email: "v6-5@example.com" }, { from: nextNet })).reason,
+      ).toBe("ok");
+    });
+
     it("when one client address redeems past MAIL_ADDRESS_LIMIT (ResetPassword and VerifyEmail, counted apart from mail), then RATE_LIMITED before any token is looked at; other addresses go on", async () => {
       const from = "192.0.2.78";
       const guess = () => "A".repeat(43);
