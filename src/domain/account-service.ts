@@ -19,6 +19,7 @@ import {
 } from "./errors.js";
 import type { AuthEventName, AuthEvents } from "./events.js";
 import { hashOneTimeToken, isOneTimeTokenShaped, newOneTimeToken } from "./one-time-tokens.js";
+import { recheckPassword } from "./password-recheck.js";
 import type { Clock, PasswordHasher, PasswordPolicy } from "./ports.js";
 import type { RequestMeta, UserCredentials } from "./types.js";
 import { normalizeEmail, normalizePassword, PASSWORD_MAX_LENGTH, throwIfAny } from "./validation.js";
@@ -125,38 +126,30 @@ export function createAccountService(deps: AccountServiceDeps) {
     out.push(...(await deps.passwordPolicy.check(password, account, field)));
   }
 
-  /**
-   * Re-checks the current password through Login's guard, keyed as Login
-   * keys an e-mail (stored lower-cased), so guesses here and at Login share
-   * one per-account budget. Throws INVALID_CREDENTIALS or RATE_LIMITED.
-   */
+  /** The current password through Login's guard (password-recheck.ts); a refusal is audited. Throws INVALID_CREDENTIALS or RATE_LIMITED. */
   async function proveCurrentPassword(
     account: UserCredentials,
     password: string,
     event: AuthEventName,
     meta: RequestMeta,
   ): Promise<void> {
-    const key = account.user.email;
     const userId = account.user.id;
+    let ok: boolean;
     try {
-      await deps.loginGuard?.check(key, meta.clientAddress);
+      ok = await recheckPassword(
+        { passwords, guard: deps.loginGuard },
+        { key: account.user.email, passwordHash: account.passwordHash },
+        password,
+        meta.clientAddress,
+      );
     } catch (e) {
       emit(event, "failure", userId, { reason: reasonOf(e), meta });
       throw e;
     }
-    let ok: boolean;
-    try {
-      ok = await passwords.verify(password, account.passwordHash);
-    } catch (e) {
-      await deps.loginGuard?.released(key).catch(() => undefined);
-      throw e;
-    }
     if (!ok) {
-      await deps.loginGuard?.failed(key, meta.clientAddress);
       emit(event, "failure", userId, { reason: "INVALID_CREDENTIALS", meta });
       throw invalidCredentials();
     }
-    await deps.loginGuard?.succeeded(key);
   }
 
   /** A token as received; empty is VALIDATION_ERROR (anything else not token-shaped is INVALID_TOKEN later). */

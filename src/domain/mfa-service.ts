@@ -33,6 +33,7 @@ import {
   normalizeRecoveryCode,
   normalizeTotpCode,
 } from "./mfa-rules.js";
+import { recheckPassword } from "./password-recheck.js";
 import type { Clock, PasswordHasher } from "./ports.js";
 import type { RequestMeta } from "./types.js";
 import { checkToken, PASSWORD_MAX_LENGTH, throwIfAny } from "./validation.js";
@@ -113,33 +114,22 @@ export function createMfaService(deps: MfaServiceDeps) {
   const { factors, challenges, accounts, sessions, passwords, totp, sealer, clock, events, policy } = deps;
   const guard = deps.loginGuard;
 
-  /**
-   * Sensitive changes need the password again (ASVS 6.2.3-style
-   * re-authentication), checked through Login's guard keyed as Login keys
-   * the e-mail: a stolen access token cannot be used to guess the password
-   * here faster than at Login. Throws INVALID_CREDENTIALS or RATE_LIMITED.
-   */
+  /** Sensitive changes need the password again, through Login's guard (password-recheck.ts). */
   async function provePassword(userId: string, raw: string, meta: RequestMeta): Promise<MfaAccount> {
     const password = raw.normalize("NFKC");
     if (password.length === 0) throw validationError([{ field: "password", description: "is required" }]);
     const account = await accounts.findAccount(userId);
     if (!account) throw notFound("user");
     // An over-long password cannot be the right one; refuse it before bcrypt sees it.
-    if ([...password].length > PASSWORD_MAX_LENGTH) throw invalidCredentials("wrong password");
-    await guard?.check(account.email, meta.clientAddress);
-    let ok: boolean;
-    try {
-      ok = await passwords.verify(password, account.passwordHash);
-    } catch (e) {
-      // No verdict (hashing queue full, database down): not held against the account.
-      await guard?.released(account.email).catch(() => undefined);
-      throw e;
-    }
-    if (!ok) {
-      await guard?.failed(account.email, meta.clientAddress);
-      throw invalidCredentials("wrong password");
-    }
-    await guard?.succeeded(account.email);
+    const ok =
+      [...password].length <= PASSWORD_MAX_LENGTH &&
+      (await recheckPassword(
+        { passwords, guard },
+        { key: account.email, passwordHash: account.passwordHash },
+        password,
+        meta.clientAddress,
+      ));
+    if (!ok) throw invalidCredentials("wrong password");
     return account;
   }
 
