@@ -61,26 +61,28 @@ export async function createOrm(db: DatabaseConfig, opts: OrmOptions = {}): Prom
     return orm as unknown as Orm;
   }
   const { MikroORM: PostgresORM } = await import("@mikro-orm/postgresql");
-  const named = opts.namedStatements ?? true;
+  const timeout = opts.statementTimeoutMs;
+  const onPoolCreated = (pool: pg.Pool) => {
+    // Eviction acts on the client-side read timeout, which exists only with a statement timeout.
+    if (timeout) evictHungConnections(pool);
+    if (opts.namedStatements ?? true) nameHotStatements(pool);
+  };
   const orm = await PostgresORM.init({
     ...common,
     clientUrl: db.url,
     pool: { min: 0, max: opts.poolSize ?? 10 },
-    ...(opts.statementTimeoutMs
-      ? {
-          driverOptions: {
-            statement_timeout: opts.statementTimeoutMs,
-            connectionTimeoutMillis: opts.statementTimeoutMs,
+    driverOptions: {
+      onPoolCreated,
+      ...(timeout
+        ? {
+            statement_timeout: timeout,
+            connectionTimeoutMillis: timeout,
             // Client side: catches a server that accepts but never answers; a bit
             // later than statement_timeout so a merely slow query is cancelled by the server.
-            query_timeout: opts.statementTimeoutMs + 1000,
-            onPoolCreated: (pool: pg.Pool) => {
-              evictHungConnections(pool);
-              if (named) nameHotStatements(pool);
-            },
-          },
-        }
-      : { driverOptions: { onPoolCreated: (pool: pg.Pool) => (named ? nameHotStatements(pool) : undefined) } }),
+            query_timeout: timeout + 1000,
+          }
+        : {}),
+    },
     migrations: { migrationsList: postgresqlMigrations, snapshot: false, silent: true },
   });
   return orm as unknown as Orm;
