@@ -46,10 +46,13 @@ interface Reply {
 
 type Pending = { resolve(v: StrengthVerdict): void; reject(e: unknown): void };
 
-/** One worker thread with the dictionaries loaded, and the estimates it owes. */
+/**
+ * One worker thread and the estimates it owes. Estimates are posted at once,
+ * even while it still loads its dictionaries (its port holds them); a thread
+ * that fails to start fails them through the same error and exit handlers.
+ */
 interface Thread {
   readonly worker: Worker;
-  readonly ready: Promise<void>;
   readonly pending: Map<number, Pending>;
 }
 
@@ -61,9 +64,9 @@ interface Thread {
  * a time, with a bounded queue. The thread holds ~45 MiB (its own V8 heap
  * and the dictionaries), which a replica serving only token checks should
  * not carry: it starts with the first estimate, ends after `idleMs` without
- * one, and is started again by the next (that estimate waits for the load). A thread that dies
- * fails the estimates it owed with SERVICE_UNAVAILABLE; the next estimate
- * starts a new one.
+ * one, and is started again by the next (that estimate waits for the load).
+ * A thread that dies fails the estimates it owed with SERVICE_UNAVAILABLE;
+ * the next estimate starts a new one.
  */
 export function startStrengthEstimator(opts: StrengthEstimatorOptions = {}): StrengthEstimator {
   const idleMs = opts.idleMs ?? DEFAULT_IDLE_MS;
@@ -80,14 +83,7 @@ export function startStrengthEstimator(opts: StrengthEstimatorOptions = {}): Str
     // The thread must never keep the process alive on its own.
     worker.unref();
     const pending = new Map<number, Pending>();
-    const ready = new Promise<void>((resolve, reject) => {
-      worker.once("message", () => resolve());
-      worker.once("error", reject);
-      worker.once("exit", (code) => reject(new Error(`password strength estimator exited with ${code}`)));
-    });
-    // Later failures reach the callers waiting at the time, not an unhandled rejection.
-    ready.catch(() => undefined);
-    const t: Thread = { worker, ready, pending };
+    const t: Thread = { worker, pending };
     const failAll = (e: unknown) => {
       if (thread === t) thread = undefined;
       for (const p of pending.values()) p.reject(unavailable(e));
@@ -95,8 +91,7 @@ export function startStrengthEstimator(opts: StrengthEstimatorOptions = {}): Str
     };
     worker.on("error", failAll);
     worker.on("exit", (code) => failAll(new Error(`password strength estimator exited with ${code}`)));
-    worker.on("message", (m: Reply | { ready: true }) => {
-      if (!("id" in m)) return;
+    worker.on("message", (m: Reply) => {
       const p = pending.get(m.id);
       pending.delete(m.id);
       p?.resolve({ score: m.score, warning: m.warning, suggestions: m.suggestions });

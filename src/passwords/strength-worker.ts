@@ -38,4 +38,3 @@ port.on("message", (req: Request) => {
     suggestions: result.feedback.suggestions,
   });
 });
-port.postMessage({ ready: true });
