@@ -44,7 +44,11 @@ STOPSIGNAL SIGTERM
 # As in `npm start`: a smaller young generation and a 128 MB old generation
 # keep resident memory under 150 MB under load (bench/RESULTS.md); the live
 # heap is ~45 MB. Raise --max-old-space-size with NODE_OPTIONS if needed.
-ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=128"
+# --stack-trace-limit=0: no log line, answer or span ever carries a stack, yet
+# V8 would capture one for every error made, and Connect makes one per
+# HTTP/1.1 call (the AbortError ending the call's signal): ~4% of the CPU of a
+# GetCurrentUser (bench/RESULTS.md). Set it higher here to debug.
+ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=128 --stack-trace-limit=0"
 # node itself is PID 1 (no npm, no shell), so SIGTERM reaches the service and
 # it drains in-flight calls before exiting. --experimental-async-context-frame
 # (the default from Node 24; Node 22 refuses it in NODE_OPTIONS, hence here):
