@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomFillSync } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomFillSync } from "node:crypto";
 
 /**
  * Random bytes from a pool filled 4 KiB at a time, as node:crypto's own
@@ -57,8 +57,8 @@ export function createSuccessorSeal(serverSecret: Uint8Array): SuccessorSeal {
   if (serverSecret.byteLength < 32) throw new Error("the successor seal needs at least 32 bytes of secret");
   // Extract once: the per-token derivation below uses it as its HKDF salt.
   const root = Buffer.from(hkdfSync("sha256", serverSecret, "warden refresh successor seal", SEAL_VERSION, 32));
-  const keyFor = (token: string): Buffer =>
-    Buffer.from(hkdfSync("sha256", token, root, `warden refresh successor ${SEAL_VERSION}`, 32));
+  const info = Buffer.from(`warden refresh successor ${SEAL_VERSION}`);
+  const keyFor = (token: string): Buffer => hkdfSha256(token, root, info);
 
   return {
     seal(token, payload) {
@@ -79,4 +79,18 @@ export function createSuccessorSeal(serverSecret: Uint8Array): SuccessorSeal {
       }
     },
   };
+}
+
+const ONE = Buffer.of(1);
+
+/**
+ * HKDF-SHA256 (RFC 5869) for one 32-byte key: extract, PRK = HMAC(salt, ikm);
+ * expand, T(1) = HMAC(PRK, info || 0x01). The same bytes as
+ * hkdfSync("sha256", ikm, salt, info, 32) at half its cost (4.5 against 8.8 µs
+ * alone; under load the profile charged hkdfSync and its two KeyObjects ~30 µs
+ * of each Refresh, bench/RESULTS.md).
+ */
+export function hkdfSha256(ikm: string, salt: Buffer, info: Buffer): Buffer {
+  const prk = createHmac("sha256", salt).update(ikm, "utf8").digest();
+  return createHmac("sha256", prk).update(info).update(ONE).digest();
 }

@@ -1,8 +1,9 @@
-import { createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   createSuccessorSeal,
   hashRefreshToken,
+  hkdfSha256,
   isRefreshTokenShaped,
   newRefreshToken,
 } from "../../src/domain/refresh-tokens.js";
@@ -43,6 +44,28 @@ describe("refresh tokens", () => {
     decipher.setAuthTag(raw.subarray(12, 28));
     decipher.update(raw.subarray(28));
     expect(() => decipher.final()).toThrow();
+  });
+
+  it("when keys are derived, then hkdfSha256 gives exactly hkdfSync's bytes, whatever the input key, salt and info", () => {
+    const inputs = ["", "a", newRefreshToken(), "pässwörd-🔑".repeat(20)];
+    for (const ikm of inputs)
+      for (const salt of [Buffer.alloc(0), randomBytes(32), randomBytes(100)])
+        for (const info of [Buffer.alloc(0), Buffer.from("warden refresh successor v2"), randomBytes(64)])
+          expect(hkdfSha256(ikm, salt, info).toString("hex")).toBe(
+            Buffer.from(hkdfSync("sha256", ikm, salt, info, 32)).toString("hex"),
+          );
+  });
+
+  it("when a seal was made with hkdfSync's keys (as before the HMAC derivation), then it still opens", () => {
+    const secret = randomBytes(48);
+    const token = newRefreshToken();
+    const root = Buffer.from(hkdfSync("sha256", secret, "warden refresh successor seal", "v2", 32));
+    const key = Buffer.from(hkdfSync("sha256", token, root, "warden refresh successor v2", 32));
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", key, iv);
+    const body = Buffer.concat([cipher.update(JSON.stringify({ refreshToken: "next" }), "utf8"), cipher.final()]);
+    const sealed = Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64url");
+    expect(createSuccessorSeal(secret).open(token, sealed)).toEqual({ refreshToken: "next" });
   });
 
   it("when the server secret is shorter than 32 bytes, then no seal is made", () => {
