@@ -11,6 +11,8 @@
  *   protocol  connect (default) | grpc          database  sqlite (default) | postgresql
  *   seconds   per load, in 4 rounds (default 20)
  *   A_NODE_ARGS / B_NODE_ARGS: node flags added after `npm start`'s (e.g. to try a flag on B only)
+ *   A_ENV / B_ENV: environment settings added to that side's service, "NAME=value NAME=value"
+ *             (e.g. B_ENV=LOG_LEVEL=warn: the cost of the per-call log line)
  *   A_TRACING / B_TRACING = protobuf | json: that side traces every call (100 % sampling) and
  *             exports to a local OTLP/HTTP sink in that encoding (e.g. the same build twice,
  *             B_TRACING=protobuf: the cost of tracing on)
@@ -42,6 +44,14 @@ function cpuMicros(pid: number): number {
 }
 
 const tracing = [process.env.A_TRACING, process.env.B_TRACING];
+const extraEnv = (v: string | undefined): Record<string, string> =>
+  Object.fromEntries(
+    args(v).map((kv) => {
+      const eq = kv.indexOf("=");
+      if (eq <= 0) throw new Error(`A_ENV/B_ENV: "${kv}" is not NAME=value`);
+      return [kv.slice(0, eq), kv.slice(eq + 1)];
+    }),
+  );
 const sink = tracing.some(Boolean) ? await startOtlpSink() : undefined;
 const bareBuild = existsSync(builtIn(dirA).bareEcho) ? builtIn(dirA) : builtIn(dirB);
 const bare = await startBareEcho(bareBuild.bareEcho);
@@ -54,7 +64,10 @@ try {
       await startService(builtIn(dir).service, {
         databaseUrl: dbs[i]?.url ?? "",
         nodeArgs: args(i === 0 ? process.env.A_NODE_ARGS : process.env.B_NODE_ARGS),
-        env: sink && encoding ? tracingEnv(sink, encoding) : undefined,
+        env: {
+          ...(sink && encoding ? tracingEnv(sink, encoding) : {}),
+          ...extraEnv(i === 0 ? process.env.A_ENV : process.env.B_ENV),
+        },
       }),
     );
   }
