@@ -42,12 +42,13 @@ EXPOSE 8080
 VOLUME ["/data"]
 STOPSIGNAL SIGTERM
 # As in `npm start`: a smaller young generation and a 128 MB old generation
-# keep resident memory under 150 MB under load (bench/RESULTS.md); the live
-# heap is ~45 MB. Raise --max-old-space-size with NODE_OPTIONS if needed.
+# keep the service at ~140 MiB resident under token-check load, ~200 MiB while
+# the password-strength thread is loaded (bench/RESULTS.md); the live heap is
+# ~45 MB. Raise --max-old-space-size with NODE_OPTIONS if needed.
 # --stack-trace-limit=0: no log line, answer or span ever carries a stack, yet
 # V8 would capture one for every error made, and Connect makes one per
-# HTTP/1.1 call (the AbortError ending the call's signal): ~4% of the CPU of a
-# GetCurrentUser (bench/RESULTS.md). Set it higher here to debug.
+# HTTP/1.1 call (the AbortError ending the call's signal): a few % of the CPU
+# of a GetCurrentUser (bench/RESULTS.md). Set it higher here to debug.
 ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=128 --stack-trace-limit=0"
 # node itself is PID 1 (no npm, no shell), so SIGTERM reaches the service and
 # it drains in-flight calls before exiting. --experimental-async-context-frame
