@@ -76,15 +76,9 @@ export async function createOrm(db: DatabaseConfig, opts: OrmOptions = {}): Prom
       ...(timeout
         ? {
             statement_timeout: timeout,
-            // Client side, both a second after the guard's own deadline (the same
-            // `timeout`, connection wait included): the guard answers the caller and
-            // names the failure "timeout" whether the server stopped answering a query
-            // or a new connection; these only free the socket afterwards. (A connect
-            // timer equal to the deadline raced it, and a black-holed server showed as
-            // a connection error when a call needed a new connection.) query_timeout
-            // also catches a server that accepts but never answers, later than
-            // statement_timeout so a merely slow query is cancelled by the server.
-            connectionTimeoutMillis: timeout + 1000,
+            connectionTimeoutMillis: timeout,
+            // Client side: catches a server that accepts but never answers; a bit
+            // later than statement_timeout so a merely slow query is cancelled by the server.
             query_timeout: timeout + 1000,
           }
         : {}),

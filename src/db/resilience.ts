@@ -60,7 +60,7 @@ export function createDbGuard(opts: DbGuardOptions): DbGuard {
 
   async function run<T>(task: () => Promise<T>): Promise<T> {
     try {
-      return await breaker.execute(() => withDeadline(task(), opts.timeoutMs));
+      return await breaker.execute(() => withDeadline(task, opts.timeoutMs));
     } catch (e) {
       if (isDomainError(e)) throw e;
       if (isDataError(e)) throw new DomainError("VALIDATION_ERROR", "invalid characters in request", { cause: e });
@@ -117,9 +117,22 @@ export function createDbGuard(opts: DbGuardOptions): DbGuard {
  * AbortController, abort listener and Promise.race were most of what the
  * guard added to every database call (measured in bench/RESULTS.md).
  */
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+function withDeadline<T>(start: () => Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
+    // Armed before the work starts. The driver sets timers of its own for the
+    // same span (PostgreSQL's connect timeout is this deadline too); timers of
+    // equal length fire in the order they were set, so when the database does
+    // not answer in time the caller always learns it as this timeout, never as
+    // whichever of the driver's errors happened to come first.
     const timer = setTimeout(() => reject(new TaskCancelledError(`Operation timed out after ${ms}ms`)), ms);
+    let work: Promise<T>;
+    try {
+      work = start();
+    } catch (e) {
+      clearTimeout(timer);
+      reject(e);
+      return;
+    }
     work.then(
       (value) => {
         clearTimeout(timer);

@@ -132,7 +132,7 @@ describe.skipIf(!pgOk)("a call that needs a new connection while PostgreSQL does
       types.push(String(failed[0]?.attributes["error.type"]));
       expect(call.status).toEqual({ code: ERROR, message: "SERVICE_UNAVAILABLE" });
     }
-    // Before: the pool's connect timer equalled the guard's deadline and, set first, often won,
+    // Before: the driver's connect timer, as long as the guard's deadline but set before it, won,
     // so the same outage showed as SERVICE_UNAVAILABLE (a connection error) on some calls.
     expect(types).toEqual(Array(8).fill("timeout"));
   }, 60_000);
